@@ -1,0 +1,213 @@
+/**
+ * Every change to the manifest is one of these commands, applied by the deterministic `apply`.
+ * Proposers choose every timestamp and id and carry them in the command: apply never reads the
+ * clock, generates ids or relies on autoincrement, so the same commands in the same order give
+ * byte-identical databases on every node (this is the Raft state machine).
+ *
+ * Encoding: JSON (see codec.ts), with `v` the codec version. Hashes are lowercase hex.
+ */
+
+/** One sealed chunk as the writer uploaded it. Identity is `hash` (SHA-256 of the plaintext). */
+export interface ChunkRef {
+  readonly hash: string;
+  /** Plaintext length in bytes. */
+  readonly size: number;
+  /** Sealed blob length in bytes (what the backend stores). */
+  readonly sealedSize: number;
+  readonly keyId: number;
+  readonly compressed: boolean;
+  /** Hex name tag (HMAC of hash); the backend object key derives from it. */
+  readonly nameTag: string;
+  /** Provider names holding the sealed blob. */
+  readonly locations: readonly string[];
+}
+
+export type Checksums = Readonly<
+  Partial<Record<"CRC32" | "CRC32C" | "CRC64NVME" | "SHA1" | "SHA256", string>>
+>;
+
+export interface ObjectMeta {
+  readonly contentType?: string;
+  readonly contentEncoding?: string;
+  readonly contentDisposition?: string;
+  readonly contentLanguage?: string;
+  readonly cacheControl?: string;
+  readonly expires?: string;
+  /** x-amz-meta-* without the prefix, lowercase names. */
+  readonly userMeta?: Readonly<Record<string, string>>;
+  readonly checksums?: Checksums;
+}
+
+export type Command =
+  | { readonly type: "CreateBucket"; readonly bucket: string; readonly createdAtMs: number }
+  | { readonly type: "DeleteBucket"; readonly bucket: string }
+  | {
+      readonly type: "PutObject";
+      readonly bucket: string;
+      readonly key: string;
+      readonly size: number;
+      /** S3 ETag without quotes: MD5 hex of the plaintext, or md5-of-md5s "-N" for multipart. */
+      readonly etag: string;
+      readonly meta: ObjectMeta;
+      readonly lastModifiedMs: number;
+      readonly chunks: readonly ChunkRef[];
+      /** Conditional create (If-None-Match: *): PreconditionFailed if the key exists. */
+      readonly ifNoneMatch?: boolean;
+      /** Conditional overwrite (If-Match): PreconditionFailed unless the current ETag equals it. */
+      readonly ifMatch?: string;
+    }
+  | {
+      readonly type: "CopyObject";
+      readonly srcBucket: string;
+      readonly srcKey: string;
+      readonly dstBucket: string;
+      readonly dstKey: string;
+      /** Replaces the metadata when given (x-amz-metadata-directive: REPLACE); else copies it. */
+      readonly replaceMeta?: ObjectMeta;
+      /** Refuse unless the source ETag equals this (x-amz-copy-source-if-match). */
+      readonly srcIfMatch?: string;
+      readonly lastModifiedMs: number;
+    }
+  | { readonly type: "DeleteObject"; readonly bucket: string; readonly key: string }
+  | { readonly type: "DeleteObjects"; readonly bucket: string; readonly keys: readonly string[] }
+  | {
+      readonly type: "CreateMultipartUpload";
+      readonly uploadId: string;
+      readonly bucket: string;
+      readonly key: string;
+      readonly meta: ObjectMeta;
+      readonly initiatedAtMs: number;
+    }
+  | {
+      readonly type: "PutPart";
+      readonly uploadId: string;
+      readonly partNumber: number;
+      readonly size: number;
+      readonly etag: string;
+      readonly checksums?: Checksums;
+      readonly lastModifiedMs: number;
+      readonly chunks: readonly ChunkRef[];
+    }
+  | {
+      readonly type: "CompleteMultipartUpload";
+      readonly uploadId: string;
+      /** The client's part list, in the client's order (must be ascending part numbers). */
+      readonly parts: readonly { readonly partNumber: number; readonly etag: string }[];
+      readonly lastModifiedMs: number;
+    }
+  | { readonly type: "AbortMultipartUpload"; readonly uploadId: string }
+  | {
+      readonly type: "BeginBackup";
+      readonly backupId: string;
+      readonly name: string;
+      readonly kind: "dir" | "stream";
+      readonly source: string;
+      readonly startedAtMs: number;
+      readonly host?: string;
+    }
+  | {
+      readonly type: "AddBackupFiles";
+      readonly backupId: string;
+      readonly files: readonly BackupFileEntry[];
+    }
+  | {
+      /** Stream backups: append the next chunks with the integrity chain value after the last one. */
+      readonly type: "AppendBackupChunks";
+      readonly backupId: string;
+      /** Sequence number of the first chunk in this batch (must equal the stored count). */
+      readonly firstSeq: number;
+      readonly chunks: readonly ChunkRef[];
+      readonly chainHex: string;
+    }
+  | {
+      readonly type: "CompleteBackup";
+      readonly backupId: string;
+      readonly completedAtMs: number;
+      readonly chainHex: string;
+    }
+  | {
+      readonly type: "AbortBackup";
+      readonly backupId: string;
+      readonly reason: string;
+      readonly atMs: number;
+    }
+  | { readonly type: "DeleteBackup"; readonly backupId: string }
+  | {
+      readonly type: "AddBackupLog";
+      readonly backupId: string;
+      readonly atMs: number;
+      readonly level: "info" | "warn" | "error";
+      readonly message: string;
+    }
+  | {
+      /** A new data key, wrapped under the keystore's key-encryption key; becomes current. */
+      readonly type: "AddDataKey";
+      readonly keyId: number;
+      readonly wrappedHex: string;
+      readonly createdAtMs: number;
+    }
+  | {
+      /** GC phase 1: chunks with refcount 0 whose zero time is <= nowMs - graceMs become 'deleting'. */
+      readonly type: "MarkChunksDeleting";
+      readonly hashes: readonly string[];
+      readonly nowMs: number;
+      readonly graceMs: number;
+    }
+  | {
+      /** GC phase 3: forget chunks in 'deleting' state after their blobs were deleted. */
+      readonly type: "ForgetChunks";
+      readonly hashes: readonly string[];
+    }
+  | { readonly type: "Noop" };
+
+export interface BackupFileEntry {
+  /** Path relative to the backup root, '/'-separated. */
+  readonly path: string;
+  readonly kind: "file" | "dir" | "symlink";
+  readonly mode: number;
+  readonly size: number;
+  readonly mtimeMs: number;
+  readonly linkTarget?: string;
+  /** File content, in order; empty for dirs, links and empty files. */
+  readonly chunks: readonly ChunkRef[];
+}
+
+export type CommandType = Command["type"];
+
+/** Expected, deterministic refusals of apply (the state is unchanged). */
+export type ApplyErrorCode =
+  | "NoSuchBucket"
+  | "BucketAlreadyExists"
+  | "BucketNotEmpty"
+  | "NoSuchKey"
+  | "NoSuchUpload"
+  | "InvalidPart"
+  | "InvalidPartOrder"
+  | "PreconditionFailed"
+  | "ChunkDeleting"
+  | "NoSuchBackup"
+  | "BackupNotOpen"
+  | "BadSequence"
+  | "KeyExists"
+  | "InvalidArgument";
+
+export interface ApplyError {
+  readonly ok: false;
+  readonly code: ApplyErrorCode;
+  readonly message: string;
+  /** For ChunkDeleting: the hashes that were refused. */
+  readonly hashes?: readonly string[];
+}
+
+export type ApplyResult =
+  | {
+      readonly ok: true;
+      /** PutObject/CopyObject/CompleteMultipartUpload: the stored ETag and LastModified. */
+      readonly etag?: string;
+      readonly lastModifiedMs?: number;
+      /** DeleteObjects: the keys that existed and were deleted (absent keys are not errors). */
+      readonly deleted?: readonly string[];
+      /** MarkChunksDeleting: the hashes actually marked. ForgetChunks: those forgotten. */
+      readonly hashes?: readonly string[];
+    }
+  | ApplyError;
