@@ -68,8 +68,20 @@ export type Command =
       readonly srcIfMatch?: string;
       readonly lastModifiedMs: number;
     }
-  | { readonly type: "DeleteObject"; readonly bucket: string; readonly key: string }
-  | { readonly type: "DeleteObjects"; readonly bucket: string; readonly keys: readonly string[] }
+  | {
+      readonly type: "DeleteObject";
+      readonly bucket: string;
+      readonly key: string;
+      /** When the delete happened: the zero time of chunks it releases (GC grace period). */
+      readonly atMs: number;
+    }
+  | {
+      readonly type: "DeleteObjects";
+      readonly bucket: string;
+      /** At most 1000 keys (S3's limit); more is refused with InvalidArgument. */
+      readonly keys: readonly string[];
+      readonly atMs: number;
+    }
   | {
       readonly type: "CreateMultipartUpload";
       readonly uploadId: string;
@@ -95,7 +107,7 @@ export type Command =
       readonly parts: readonly { readonly partNumber: number; readonly etag: string }[];
       readonly lastModifiedMs: number;
     }
-  | { readonly type: "AbortMultipartUpload"; readonly uploadId: string }
+  | { readonly type: "AbortMultipartUpload"; readonly uploadId: string; readonly atMs: number }
   | {
       readonly type: "BeginBackup";
       readonly backupId: string;
@@ -108,7 +120,9 @@ export type Command =
   | {
       readonly type: "AddBackupFiles";
       readonly backupId: string;
+      /** Re-adding a path replaces it; its old chunks are released with this zero time. */
       readonly files: readonly BackupFileEntry[];
+      readonly atMs: number;
     }
   | {
       /** Stream backups: append the next chunks with the integrity chain value after the last one. */
@@ -131,7 +145,7 @@ export type Command =
       readonly reason: string;
       readonly atMs: number;
     }
-  | { readonly type: "DeleteBackup"; readonly backupId: string }
+  | { readonly type: "DeleteBackup"; readonly backupId: string; readonly atMs: number }
   | {
       readonly type: "AddBackupLog";
       readonly backupId: string;
@@ -183,6 +197,8 @@ export type ApplyErrorCode =
   | "NoSuchUpload"
   | "InvalidPart"
   | "InvalidPartOrder"
+  /** CompleteMultipartUpload: a part other than the last is smaller than 5 MiB. */
+  | "EntityTooSmall"
   | "PreconditionFailed"
   | "ChunkDeleting"
   | "NoSuchBackup"
@@ -209,5 +225,10 @@ export type ApplyResult =
       readonly deleted?: readonly string[];
       /** MarkChunksDeleting: the hashes actually marked. ForgetChunks: those forgotten. */
       readonly hashes?: readonly string[];
+      /**
+       * The entry's index was already applied (a replay after restart) and no stored result was
+       * found for its requestId: nothing was done. The original result is not known.
+       */
+      readonly alreadyApplied?: true;
     }
   | ApplyError;

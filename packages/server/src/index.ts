@@ -1,1 +1,40 @@
-export {};
+export {
+  CONFIG_FILE_NAME,
+  ConfigError,
+  type ConfigErrorCode,
+  defaultConfigDir,
+  describeConfig,
+  type EnigmaSettings,
+  envName,
+  formatBytes,
+  getOption,
+  type LoadedConfig,
+  type LoadOptions,
+  loadConfig,
+  OPTIONS,
+  type OptionSpec,
+  type PeerSpec,
+  PROVIDER_TYPES,
+  type ProviderEntry,
+  parseDurationMs,
+  parseSizeBytes,
+  renderDefaultConfig,
+  resolvePath,
+  toSettings,
+} from "./config/index.js";
+export { ChunkReader, type ReadableChunk } from "./engine/chunk-reader.js";
+export {
+  ChunkWriter,
+  type WriteOptions,
+  type WriteResult,
+  type WrittenChunk,
+} from "./engine/chunk-writer.js";
+export {
+  CommandRefused,
+  type Committer,
+  LocalCommitter,
+  type ProposeOptions,
+  proposeOrThrow,
+} from "./engine/committer.js";
+export { type Engine, type OpenEngineOptions, openEngine } from "./engine/engine.js";
+export { type DataKey, ensureDataKey, type Keyring, ManifestKeyring, rotateDataKey } from "./engine/keys.js";

@@ -9,20 +9,31 @@ export interface ListedObject {
   readonly lastModifiedMs: number;
 }
 
+/**
+ * Per-call options. The retry wrapper (retry.ts) passes a signal that fires on the per-operation
+ * timeout; backends hand it to their SDK so a stuck request is actually cancelled.
+ */
+export interface OpOptions {
+  readonly signal?: AbortSignal;
+}
+
 export interface StorageBackend {
   /** Provider name from config (`[[providers]] name`); appears in every error. */
   readonly name: string;
-  /** Stores `data` under `key` atomically and durably: readers see all of it or nothing. */
-  put(key: string, data: Uint8Array): Promise<void>;
+  /**
+   * Stores `data` under `key` atomically and durably: readers see all of it or nothing.
+   * Throws StorageError("InvalidKey") for a key `validateObjectKey` rejects.
+   */
+  put(key: string, data: Uint8Array, opts?: OpOptions): Promise<void>;
   /** Returns the whole object. Throws StorageError("NotFound") when absent. */
-  get(key: string): Promise<Buffer>;
+  get(key: string, opts?: OpOptions): Promise<Buffer>;
   /** Removes `key`. Idempotent: deleting an absent key succeeds. */
-  delete(key: string): Promise<void>;
-  exists(key: string): Promise<boolean>;
+  delete(key: string, opts?: OpOptions): Promise<void>;
+  exists(key: string, opts?: OpOptions): Promise<boolean>;
   /** Every object whose key starts with `prefix`, in no particular order. */
-  list(prefix?: string): AsyncIterable<ListedObject>;
+  list(prefix?: string, opts?: OpOptions): AsyncIterable<ListedObject>;
   /** Cheap reachability/permission check used by `enigma status`. */
-  test(): Promise<void>;
+  test(opts?: OpOptions): Promise<void>;
   /** Releases sockets/handles. */
   close?(): Promise<void>;
 }
@@ -36,6 +47,9 @@ export type StorageErrorCode =
   | "Throttled"
   | "NoSpace"
   | "InvalidConfig"
+  | "InvalidKey"
+  /** Every replica of a chunk failed verification (distributor reads). */
+  | "Corrupt"
   | "Internal";
 
 export class StorageError extends Error {
@@ -51,15 +65,39 @@ export class StorageError extends Error {
   static is(err: unknown, code?: StorageErrorCode): err is StorageError {
     return err instanceof StorageError && (code === undefined || err.code === code);
   }
+
+  /**
+   * Normalizes anything thrown into a StorageError naming `provider`. A StorageError passes
+   * through unchanged; anything else becomes `fallbackCode` (Internal unless told) with the
+   * original as `cause`. Backends map their SDK errors first (see backends/*-errors).
+   */
+  static from(err: unknown, provider: string, fallbackCode: StorageErrorCode = "Internal"): StorageError {
+    if (err instanceof StorageError) return err;
+    const message = err instanceof Error ? err.message : String(err);
+    return new StorageError(fallbackCode, provider, message, { cause: err });
+  }
 }
+
+const NAME_TAG_RE = /^[0-9a-f]{64}$/;
 
 /**
  * Backend object key for a chunk: a two-hex-digit fan-out directory then the hex name tag
  * (HMAC of the plaintext hash, never the hash itself).
  */
 export function chunkObjectKey(nameTagHex: string): string {
-  if (!/^[0-9a-f]{64}$/.test(nameTagHex)) throw new Error(`bad chunk name tag ${nameTagHex}`);
+  if (!NAME_TAG_RE.test(nameTagHex)) throw new Error(`bad chunk name tag ${nameTagHex}`);
   return `chunks/${nameTagHex.slice(0, 2)}/${nameTagHex}`;
 }
 
 export const CHUNK_KEY_PREFIX = "chunks/";
+
+/** Inverse of `chunkObjectKey`: the name tag, or null for a key that is not a chunk of ours. */
+export function parseChunkObjectKey(key: string): string | null {
+  const m = /^chunks\/([0-9a-f]{2})\/([0-9a-f]{64})$/.exec(key);
+  if (!m || !m[2]!.startsWith(m[1]!)) return null;
+  return m[2]!;
+}
+
+export function isNameTagHex(s: string): boolean {
+  return NAME_TAG_RE.test(s);
+}

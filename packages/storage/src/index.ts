@@ -1,1 +1,46 @@
-export {};
+export type { ListedObject, OpOptions, StorageBackend, StorageErrorCode } from "./backend.js";
+export {
+  CHUNK_KEY_PREFIX,
+  chunkObjectKey,
+  isNameTagHex,
+  parseChunkObjectKey,
+  StorageError,
+} from "./backend.js";
+export { LocalBackend, type LocalBackendOptions } from "./backends/local.js";
+export { MemoryBackend, type MemoryBackendOptions } from "./backends/memory.js";
+export { type CreateBackendOptions, createBackend, retryPolicyFor } from "./create-backend.js";
+export {
+  type ChunkListing,
+  Distributor,
+  type DistributorEvent,
+  type DistributorOptions,
+  type DistributorProvider,
+  type ProviderStatus,
+  probeProvider,
+  type VerifyBlob,
+} from "./distributor.js";
+export { MAX_OBJECT_KEY_BYTES, objectKeyProblem, validateObjectKey } from "./object-key.js";
+export { type DistributionMode, distributionModes, rankProviders } from "./placement.js";
+export {
+  type ProviderConfig,
+  type ProviderFieldDoc,
+  type ProviderType,
+  type ProviderTypeInfo,
+  providerConfigProblems,
+  providerFieldDocs,
+  providerTypeInfo,
+  providerTypes,
+  redactProviderConfig,
+} from "./provider-config.js";
+export {
+  type BackendOp,
+  backoffDelayMs,
+  DEFAULT_RETRY_POLICY,
+  isRetryable,
+  type RetryDeps,
+  type RetryEvent,
+  type RetryPolicy,
+  withRetry,
+} from "./retry.js";
+export { type SweepOptions, type SweepReport, type SweptObject, sweepOrphans } from "./sweep.js";
+export { FaultBackend } from "./testing/fault-backend.js";

@@ -1,0 +1,34 @@
+/**
+ * A bounded free list of ArrayBuffers. Reusing multi-MiB buffers avoids page-faulting fresh
+ * memory on every chunk (measured: fresh output buffers halve AES-GCM throughput).
+ */
+export class BufferPool {
+  private readonly free: ArrayBuffer[] = [];
+  private readonly limit: number;
+
+  constructor(limit: number) {
+    this.limit = limit;
+  }
+
+  /** The smallest free buffer of at least `minBytes`, or null (the caller allocates). */
+  take(minBytes: number): ArrayBuffer | null {
+    let best = -1;
+    for (let i = 0; i < this.free.length; i++) {
+      const b = this.free[i]!;
+      if (b.byteLength >= minBytes && (best < 0 || b.byteLength < this.free[best]!.byteLength)) best = i;
+    }
+    if (best < 0) return null;
+    const [buf] = this.free.splice(best, 1);
+    return buf ?? null;
+  }
+
+  /** Returns a buffer; dropped (left to the GC) when the pool is full or it was detached. */
+  give(buf: ArrayBuffer): void {
+    if (buf.byteLength === 0 || this.free.length >= this.limit) return;
+    this.free.push(buf);
+  }
+
+  get size(): number {
+    return this.free.length;
+  }
+}

@@ -1,0 +1,9 @@
+/** The one place this package reaches into @enigma/crypto's chunk sealing API. */
+export {
+  chunkNameTag,
+  FLAG_COMPRESSED,
+  openChunk,
+  SEAL_OVERHEAD_BYTES,
+  SealError,
+  sealChunk,
+} from "@enigma/crypto";

@@ -1,0 +1,85 @@
+/**
+ * Seal worker entry: digests, compresses and seals chunks sent by SealWorkerPool.
+ * Runs under tsx (`--import tsx`) when started from TypeScript sources.
+ */
+import { parentPort } from "node:worker_threads";
+import { type ChunkDigests, ChunkSealer, sealedCapacityBytes } from "./chunk-sealer.js";
+import { chunkNameTag } from "./seal-api.js";
+import { detachedCopy, type FromWorker, type JobMessage, type ToWorker } from "./worker-protocol.js";
+
+const port = parentPort;
+if (port === null) throw new Error("seal-worker must run in a worker thread");
+
+const sealers = new Map<number | null, ChunkSealer>();
+const awaitingDecision = new Map<number, { job: JobMessage; digests: ChunkDigests }>();
+
+function sealerFor(level: number | null): ChunkSealer {
+  let sealer = sealers.get(level);
+  if (sealer === undefined) {
+    sealer = new ChunkSealer(level);
+    sealers.set(level, sealer);
+  }
+  return sealer;
+}
+
+function post(msg: FromWorker, transfer: ArrayBuffer[] = []): void {
+  port?.postMessage(msg, transfer);
+}
+
+function finish(job: JobMessage, digests: ChunkDigests, seal: boolean): void {
+  const plain = Buffer.from(job.plain, 0, job.length);
+  const sealer = sealerFor(job.compressionLevel);
+  const base = {
+    kind: "done" as const,
+    id: job.id,
+    plain: job.plain,
+    hash: detachedCopy(digests.hash),
+    sha3: digests.sha3 ? detachedCopy(digests.sha3) : null,
+  };
+  if (!seal) {
+    const nameTag = detachedCopy(chunkNameTag(job.keys.nameKey, digests.hash));
+    post({ ...base, nameTag, compressed: false, sealed: null, sealedLength: 0 }, [job.plain]);
+    return;
+  }
+  // Always seal into a buffer we own outright (allocUnsafeSlow, never the shared Buffer pool), so
+  // its ArrayBuffer can be transferred.
+  const need = sealedCapacityBytes(job.length);
+  const out =
+    job.out !== null && job.out.byteLength >= need ? Buffer.from(job.out) : Buffer.allocUnsafeSlow(need);
+  const r = sealer.seal(plain, digests.hash, job.keys, out);
+  if (r.sealed.buffer !== out.buffer) throw new Error("seal-worker invariant: sealed outside its buffer");
+  post(
+    {
+      ...base,
+      nameTag: detachedCopy(r.nameTag),
+      compressed: r.compressed,
+      sealed: out.buffer,
+      sealedLength: r.sealed.length,
+    },
+    [job.plain, out.buffer],
+  );
+}
+
+port.on("message", (msg: ToWorker) => {
+  try {
+    if (msg.kind === "job") {
+      const digests = sealerFor(msg.compressionLevel).digest(
+        new Uint8Array(msg.plain, 0, msg.length),
+        msg.sha3,
+      );
+      if (msg.ask) {
+        awaitingDecision.set(msg.id, { job: msg, digests });
+        post({ kind: "digested", id: msg.id, hash: detachedCopy(digests.hash) });
+      } else {
+        finish(msg, digests, true);
+      }
+    } else {
+      const waiting = awaitingDecision.get(msg.id);
+      if (waiting === undefined) throw new Error(`seal-worker: no job ${msg.id} awaiting a decision`);
+      awaitingDecision.delete(msg.id);
+      finish(waiting.job, waiting.digests, msg.seal);
+    }
+  } catch (err) {
+    post({ kind: "failed", id: msg.id, message: err instanceof Error ? err.message : String(err) });
+  }
+});

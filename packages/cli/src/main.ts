@@ -1,0 +1,159 @@
+#!/usr/bin/env node
+/**
+ * The `enigma` command table. Each command is a thin adapter: parse flags → call the engine →
+ * print a human or --json result. Failures become one line on stderr and a documented exit code.
+ */
+import { Command } from "commander";
+import {
+  configCommand,
+  deleteCommand,
+  encryptCredCommand,
+  gcCommand,
+  keysListCommand,
+  keysRotateCommand,
+  listCommand,
+  statusCommand,
+} from "./commands/admin.js";
+import { backupCommand } from "./commands/backup.js";
+import { initCommand } from "./commands/init.js";
+import { restoreCommand } from "./commands/restore.js";
+import { serveCommand } from "./commands/serve.js";
+import { verifyCommand } from "./commands/verify.js";
+import { type Context, createContext, type GlobalOptions } from "./context.js";
+import { toExit } from "./errors.js";
+import { ExitCode } from "./exit-codes.js";
+
+const abort = new AbortController();
+let interrupted = 0;
+for (const sig of ["SIGINT", "SIGTERM"] as const) {
+  process.on(sig, () => {
+    interrupted++;
+    if (interrupted > 1) process.exit(ExitCode.Interrupted);
+    abort.abort(new DOMException("interrupted", "AbortError"));
+  });
+}
+
+function run(fn: (ctx: Context, ...args: never[]) => Promise<void>) {
+  return async (...args: unknown[]) => {
+    const cmd = args.at(-1) as Command;
+    const ctx = createContext(cmd.optsWithGlobals() as GlobalOptions);
+    try {
+      await (fn as (ctx: Context, ...a: unknown[]) => Promise<void>)(ctx, ...args.slice(0, -1));
+    } finally {
+      await ctx.close();
+    }
+  };
+}
+
+const program = new Command("enigma")
+  .description("Encrypting, deduplicating backup tool and S3 gateway with Raft-replicated metadata")
+  .option("--config-dir <dir>", "config directory (env ENIGMA_CONFIG_DIR, default ~/.enigma)")
+  .option("--config <file>", "config file (default <config-dir>/enigma.toml)")
+  .option("--passphrase <passphrase>", "keystore passphrase (prefer env ENIGMA_PASSPHRASE or the prompt)")
+  .option("--json", "machine-readable output")
+  .showHelpAfterError()
+  .configureOutput({ outputError: (s, write) => write(s) });
+
+program
+  .command("init")
+  .description("create config, keystore and manifest (keeps what exists)")
+  .action(run((ctx) => initCommand(ctx)));
+
+program
+  .command("backup [path]")
+  .description("back up a directory, or a stream with --stdin --name NAME")
+  .option("--stdin", "read the data from standard input")
+  .option("--name <name>", "backup name (default: the directory path)")
+  .action(
+    run((ctx, path: string | undefined, flags: { stdin?: boolean; name?: string }) =>
+      backupCommand(ctx, path, flags, abort.signal),
+    ),
+  );
+
+program
+  .command("restore <id-or-name> [dest]")
+  .description("restore a backup to DEST (a directory; - writes a stream backup to stdout)")
+  .option("--path <prefix>", "only files under this path")
+  .option("--glob <pattern>", "only files matching this glob (*, **, ?, [..])")
+  .option("--list", "list the files instead of restoring")
+  .action(
+    run(
+      (ctx, id: string, dest: string | undefined, flags: { path?: string; glob?: string; list?: boolean }) =>
+        restoreCommand(ctx, id, dest, flags, abort.signal),
+    ),
+  );
+
+program
+  .command("verify <id-or-name>")
+  .description("re-read every chunk and check the backup's integrity chain")
+  .action(run((ctx, id: string) => verifyCommand(ctx, id)));
+
+program
+  .command("list")
+  .description("list backups")
+  .action(run((ctx) => listCommand(ctx)));
+
+program
+  .command("status")
+  .description("keys, chunk statistics and provider reachability")
+  .action(run((ctx) => statusCommand(ctx)));
+
+program
+  .command("config")
+  .description("show the effective configuration and where each value comes from")
+  .option("--check <file>", "validate a config file and exit")
+  .action(run((ctx, flags: { check?: string }) => configCommand(ctx, flags)));
+
+program
+  .command("gc")
+  .description("delete chunks no backup or object references (fenced, resumable)")
+  .option("--dry-run", "show what would be deleted")
+  .option("--grace <duration>", "keep unreferenced chunks younger than this (default [enigma] gc_grace)")
+  .action(run((ctx, flags: { dryRun?: boolean; grace?: string }) => gcCommand(ctx, flags)));
+
+program
+  .command("encrypt-cred <value>")
+  .description("print an enc: token for a config secret")
+  .action(run((ctx, value: string) => encryptCredCommand(ctx, value)));
+
+const keys = program.command("keys").description("data keys");
+keys
+  .command("rotate")
+  .description("add a new current data key")
+  .action(run((ctx) => keysRotateCommand(ctx)));
+keys
+  .command("list")
+  .description("list data keys")
+  .action(run((ctx) => keysListCommand(ctx)));
+
+program
+  .command("serve")
+  .description("run a node: S3 API, ops port (embedded default: one node, storage under ./data)")
+  .option("--data-dir <dir>", "data directory for the embedded default (default ./data)")
+  .action(run((ctx, flags: { dataDir?: string }) => serveCommand(ctx, flags, abort.signal)));
+
+program
+  .command("delete <id-or-name>")
+  .description("delete a backup (its chunks become garbage for gc)")
+  .action(run((ctx, id: string) => deleteCommand(ctx, id)));
+
+/** Instrumentation for memory-bound tests and benchmarks: peak RSS on stderr at exit. */
+function reportPeakRss(): void {
+  if (process.env.ENIGMA_REPORT_PEAK_RSS) {
+    process.stderr.write(`peak-rss-bytes=${process.resourceUsage().maxRSS * 1024}\n`);
+  }
+}
+
+program.parseAsync(process.argv).then(
+  () => {
+    reportPeakRss();
+    process.exit(ExitCode.Ok);
+  },
+  (err: unknown) => {
+    const { code, message } = toExit(err);
+    process.stderr.write(`enigma: ${message}\n`);
+    if (process.env.ENIGMA_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+    reportPeakRss();
+    process.exit(code);
+  },
+);

@@ -1,0 +1,157 @@
+/**
+ * Chunk reference counting. Every command that adds references goes through `acquire`, every one
+ * that drops them through `release`, in the same transaction as the rows that hold the references.
+ * refcount == number of rows in object_chunks + part_chunks + backup_file_chunks +
+ * backup_stream_chunks naming the chunk (checked by invariants.ts and the property test).
+ */
+import type Database from "better-sqlite3";
+import type { ChunkRef } from "../commands.js";
+import { assertInvariant } from "../errors.js";
+import { type ApplyContext, refuse } from "./refusal.js";
+
+interface ChunkHead {
+  readonly state: "live" | "deleting";
+  readonly size: number;
+  readonly locations: string;
+}
+
+interface Pending {
+  readonly first: ChunkRef;
+  count: number;
+  readonly locations: Set<string>;
+}
+
+export class ChunkRefs {
+  readonly #select: Database.Statement<[string], ChunkHead>;
+  readonly #insert: Database.Statement<[string, number, number, number, number, string, string, number]>;
+  readonly #addRefs: Database.Statement<[number, string, string]>;
+  readonly #retain: Database.Statement<[number, string]>;
+  readonly #release: Database.Statement<
+    { hash: string; n: number; atMs: number; index: number },
+    { refcount: number }
+  >;
+
+  constructor(db: Database.Database) {
+    this.#select = db.prepare("SELECT state, size, locations FROM chunks WHERE hash = ?");
+    this.#insert = db.prepare(
+      `INSERT INTO chunks (hash, size, sealed_size, key_id, compressed, name_tag, locations, refcount,
+         state, zero_since_ms, zero_since_index)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'live', NULL, NULL)`,
+    );
+    this.#addRefs = db.prepare(
+      `UPDATE chunks SET refcount = refcount + ?, locations = ?, zero_since_ms = NULL,
+         zero_since_index = NULL
+       WHERE hash = ?`,
+    );
+    this.#retain = db.prepare(
+      `UPDATE chunks SET refcount = refcount + ?, zero_since_ms = NULL, zero_since_index = NULL
+       WHERE hash = ? AND state = 'live' AND refcount > 0`,
+    );
+    this.#release = db.prepare(
+      `UPDATE chunks SET refcount = refcount - @n,
+         zero_since_ms = CASE WHEN refcount = @n THEN @atMs ELSE zero_since_ms END,
+         zero_since_index = CASE WHEN refcount = @n THEN @index ELSE zero_since_index END
+       WHERE hash = @hash AND refcount >= @n
+       RETURNING refcount`,
+    );
+  }
+
+  /**
+   * Adds one reference per element of `refs` (a hash listed twice counts twice). Unknown chunks are
+   * inserted with the first ref's sealed-blob metadata; known ones keep theirs but gain any new
+   * locations. Refuses the whole command with ChunkDeleting if any chunk is being garbage-collected
+   * (the writer must re-upload after the chunk is forgotten), and with InvalidArgument if a ref
+   * disagrees with the stored plaintext size (same hash, same plaintext: a writer bug).
+   */
+  acquire(refs: readonly ChunkRef[]): void {
+    if (refs.length === 0) return;
+    const pending = new Map<string, Pending>();
+    for (const ref of refs) {
+      const p = pending.get(ref.hash);
+      if (p === undefined) {
+        pending.set(ref.hash, { first: ref, count: 1, locations: new Set(ref.locations) });
+      } else {
+        if (p.first.size !== ref.size) {
+          refuse("InvalidArgument", `chunk ${ref.hash} listed with two different sizes`);
+        }
+        p.count++;
+        for (const l of ref.locations) p.locations.add(l);
+      }
+    }
+    const heads = new Map<string, ChunkHead>();
+    const deleting: string[] = [];
+    for (const [hash, p] of pending) {
+      const head = this.#select.get(hash);
+      if (head === undefined) continue;
+      heads.set(hash, head);
+      if (head.state === "deleting") deleting.push(hash);
+      else if (head.size !== p.first.size) {
+        refuse(
+          "InvalidArgument",
+          `chunk ${hash} has size ${head.size} in the manifest but ${p.first.size} in the command`,
+        );
+      }
+    }
+    if (deleting.length > 0) {
+      refuse(
+        "ChunkDeleting",
+        `${deleting.length} chunk(s) are being garbage-collected; re-upload them after they are forgotten`,
+        deleting,
+      );
+    }
+    for (const [hash, p] of pending) {
+      const head = heads.get(hash);
+      if (head === undefined) {
+        const r = p.first;
+        this.#insert.run(
+          hash,
+          r.size,
+          r.sealedSize,
+          r.keyId,
+          r.compressed ? 1 : 0,
+          r.nameTag,
+          encodeLocations(p.locations),
+          p.count,
+        );
+      } else {
+        const merged = new Set<string>(JSON.parse(head.locations) as string[]);
+        for (const l of p.locations) merged.add(l);
+        this.#addRefs.run(p.count, encodeLocations(merged), hash);
+      }
+    }
+  }
+
+  /**
+   * Adds references to chunks that are already referenced (copying an object's chunk list): they are
+   * live by construction, so there is nothing to refuse.
+   */
+  retain(counts: Iterable<{ readonly hash: string; readonly n: number }>): void {
+    for (const { hash, n } of counts) {
+      const changes = this.#retain.run(n, hash).changes;
+      assertInvariant(changes === 1, `retaining chunk ${hash} that is not referenced and live`);
+    }
+  }
+
+  /** Drops `n` references per hash; a chunk reaching 0 records the command's time and log index. */
+  release(counts: Iterable<{ readonly hash: string; readonly n: number }>, atMs: number, ctx: ApplyContext) {
+    for (const { hash, n } of counts) {
+      const row = this.#release.get({ hash, n, atMs, index: ctx.index });
+      assertInvariant(
+        row !== undefined,
+        `releasing ${n} reference(s) to chunk ${hash} below zero or unknown`,
+      );
+    }
+  }
+}
+
+/** Locations are stored as a sorted JSON array, so merge order never changes the stored text. */
+function encodeLocations(locations: Iterable<string>): string {
+  return JSON.stringify([...locations].sort());
+}
+
+/** Groups an ordered hash list into per-hash reference counts (first-appearance order). */
+export function countHashes(hashes: readonly string[]): { hash: string; n: number }[] {
+  const m = new Map<string, number>();
+  for (const h of hashes) m.set(h, (m.get(h) ?? 0) + 1);
+  return [...m].map(([hash, n]) => ({ hash, n }));
+}

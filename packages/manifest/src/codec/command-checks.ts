@@ -1,0 +1,150 @@
+/** The structural schema of every command: `satisfies Record<CommandType, …>` makes a new command
+ * without a schema a compile error. */
+import type { CommandType } from "../commands.js";
+import {
+  arrayOf,
+  bool,
+  type Check,
+  fields,
+  hex,
+  literal,
+  nonEmptyStr,
+  recordOf,
+  str,
+  uint,
+} from "./checks.js";
+
+const HASH = hex(64, 64);
+const TAG = hex(2, 128);
+const CHAIN = hex(0, 128);
+const NAME = nonEmptyStr(1024);
+const KEY = nonEmptyStr(4096);
+const ID = nonEmptyStr(256);
+
+const chunkRef = fields({
+  hash: HASH,
+  size: uint,
+  sealedSize: uint,
+  keyId: uint,
+  compressed: bool,
+  nameTag: TAG,
+  locations: arrayOf(nonEmptyStr(256), 64),
+});
+const chunkList = arrayOf(chunkRef);
+
+const checksums = fields(
+  {},
+  {
+    CRC32: str(256),
+    CRC32C: str(256),
+    CRC64NVME: str(256),
+    SHA1: str(256),
+    SHA256: str(256),
+  },
+);
+
+const objectMeta = fields(
+  {},
+  {
+    contentType: str(1024),
+    contentEncoding: str(1024),
+    contentDisposition: str(2048),
+    contentLanguage: str(256),
+    cacheControl: str(1024),
+    expires: str(256),
+    userMeta: recordOf(str(8192)),
+    checksums,
+  },
+);
+
+const backupFile = fields(
+  {
+    path: nonEmptyStr(4096),
+    kind: literal("file", "dir", "symlink"),
+    mode: uint,
+    size: uint,
+    mtimeMs: uint,
+    chunks: chunkList,
+  },
+  { linkTarget: str(4096) },
+);
+
+const TYPE = { type: str(64) };
+
+export const COMMAND_CHECKS = {
+  CreateBucket: fields({ ...TYPE, bucket: NAME, createdAtMs: uint }),
+  DeleteBucket: fields({ ...TYPE, bucket: NAME }),
+  PutObject: fields(
+    {
+      ...TYPE,
+      bucket: NAME,
+      key: KEY,
+      size: uint,
+      etag: nonEmptyStr(256),
+      meta: objectMeta,
+      lastModifiedMs: uint,
+      chunks: chunkList,
+    },
+    { ifNoneMatch: bool, ifMatch: str(256) },
+  ),
+  CopyObject: fields(
+    { ...TYPE, srcBucket: NAME, srcKey: KEY, dstBucket: NAME, dstKey: KEY, lastModifiedMs: uint },
+    { replaceMeta: objectMeta, srcIfMatch: str(256) },
+  ),
+  DeleteObject: fields({ ...TYPE, bucket: NAME, key: KEY, atMs: uint }),
+  DeleteObjects: fields({ ...TYPE, bucket: NAME, keys: arrayOf(KEY, 100_000), atMs: uint }),
+  CreateMultipartUpload: fields({
+    ...TYPE,
+    uploadId: ID,
+    bucket: NAME,
+    key: KEY,
+    meta: objectMeta,
+    initiatedAtMs: uint,
+  }),
+  PutPart: fields(
+    {
+      ...TYPE,
+      uploadId: ID,
+      partNumber: uint,
+      size: uint,
+      etag: nonEmptyStr(256),
+      lastModifiedMs: uint,
+      chunks: chunkList,
+    },
+    { checksums },
+  ),
+  CompleteMultipartUpload: fields({
+    ...TYPE,
+    uploadId: ID,
+    parts: arrayOf(fields({ partNumber: uint, etag: str(256) }), 100_000),
+    lastModifiedMs: uint,
+  }),
+  AbortMultipartUpload: fields({ ...TYPE, uploadId: ID, atMs: uint }),
+  BeginBackup: fields(
+    {
+      ...TYPE,
+      backupId: ID,
+      name: NAME,
+      kind: literal("dir", "stream"),
+      source: str(4096),
+      startedAtMs: uint,
+    },
+    { host: str(1024) },
+  ),
+  AddBackupFiles: fields({ ...TYPE, backupId: ID, files: arrayOf(backupFile, 100_000), atMs: uint }),
+  AppendBackupChunks: fields({ ...TYPE, backupId: ID, firstSeq: uint, chunks: chunkList, chainHex: CHAIN }),
+  CompleteBackup: fields({ ...TYPE, backupId: ID, completedAtMs: uint, chainHex: CHAIN }),
+  AbortBackup: fields({ ...TYPE, backupId: ID, reason: str(4096), atMs: uint }),
+  DeleteBackup: fields({ ...TYPE, backupId: ID, atMs: uint }),
+  AddBackupLog: fields({
+    ...TYPE,
+    backupId: ID,
+    atMs: uint,
+    level: literal("info", "warn", "error"),
+    message: str(16 * 1024),
+  }),
+  AddDataKey: fields({ ...TYPE, keyId: uint, wrappedHex: hex(2, 64 * 1024), createdAtMs: uint }),
+  MarkChunksDeleting: fields({ ...TYPE, hashes: arrayOf(HASH, 100_000), nowMs: uint, graceMs: uint }),
+  ForgetChunks: fields({ ...TYPE, hashes: arrayOf(HASH, 100_000) }),
+  Noop: fields({ ...TYPE }),
+} satisfies Record<CommandType, Check>;

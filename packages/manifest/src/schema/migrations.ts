@@ -1,0 +1,200 @@
+/**
+ * Versioned schema. The version lives in SQLite's `PRAGMA user_version` (in the file header, so it
+ * changes atomically with the migration transaction). Migrations are append-only: never edit a
+ * released step, add a new one.
+ *
+ * Conventions: STRICT tables; WITHOUT ROWID wherever a natural key exists, so rows are stored in key
+ * order and nothing depends on rowid allocation (determinism across nodes). Object keys and backup
+ * paths are BLOBs of UTF-8 bytes (memcmp order == S3 order). Child rows cascade from their parent;
+ * chunk references carry a foreign key to `chunks`, so forgetting a still-referenced chunk fails
+ * loudly instead of leaving a dangling reference.
+ */
+
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly statements: readonly string[];
+}
+
+const V1_INITIAL: readonly string[] = [
+  `CREATE TABLE buckets (
+    name TEXT NOT NULL PRIMARY KEY,
+    created_ms INTEGER NOT NULL
+  ) STRICT, WITHOUT ROWID`,
+
+  // One row per distinct plaintext chunk. refcount counts references from object_chunks,
+  // part_chunks, backup_file_chunks and backup_stream_chunks (a chunk used twice counts twice).
+  // zero_since_* record when (command timestamp, log index) refcount last dropped to 0.
+  `CREATE TABLE chunks (
+    hash TEXT NOT NULL PRIMARY KEY,
+    size INTEGER NOT NULL CHECK (size >= 0),
+    sealed_size INTEGER NOT NULL CHECK (sealed_size >= 0),
+    key_id INTEGER NOT NULL,
+    compressed INTEGER NOT NULL CHECK (compressed IN (0, 1)),
+    name_tag TEXT NOT NULL,
+    locations TEXT NOT NULL,
+    refcount INTEGER NOT NULL CHECK (refcount >= 0),
+    state TEXT NOT NULL CHECK (state IN ('live', 'deleting')),
+    zero_since_ms INTEGER,
+    zero_since_index INTEGER,
+    CHECK ((refcount = 0) = (zero_since_ms IS NOT NULL)),
+    CHECK ((zero_since_ms IS NULL) = (zero_since_index IS NULL)),
+    CHECK (state = 'live' OR refcount = 0)
+  ) STRICT, WITHOUT ROWID`,
+  `CREATE INDEX chunks_garbage ON chunks (zero_since_ms, hash) WHERE refcount = 0 AND state = 'live'`,
+  `CREATE INDEX chunks_deleting ON chunks (hash) WHERE state = 'deleting'`,
+  `CREATE INDEX chunks_name_tag ON chunks (name_tag)`,
+
+  `CREATE TABLE objects (
+    bucket TEXT NOT NULL REFERENCES buckets (name),
+    key BLOB NOT NULL,
+    size INTEGER NOT NULL CHECK (size >= 0),
+    etag TEXT NOT NULL,
+    meta TEXT NOT NULL,
+    last_modified_ms INTEGER NOT NULL,
+    chunk_count INTEGER NOT NULL,
+    PRIMARY KEY (bucket, key)
+  ) STRICT, WITHOUT ROWID`,
+  `CREATE TABLE object_chunks (
+    bucket TEXT NOT NULL,
+    key BLOB NOT NULL,
+    seq INTEGER NOT NULL,
+    hash TEXT NOT NULL REFERENCES chunks (hash),
+    PRIMARY KEY (bucket, key, seq),
+    FOREIGN KEY (bucket, key) REFERENCES objects (bucket, key) ON DELETE CASCADE
+  ) STRICT, WITHOUT ROWID`,
+  `CREATE INDEX object_chunks_hash ON object_chunks (hash)`,
+
+  `CREATE TABLE uploads (
+    upload_id TEXT NOT NULL PRIMARY KEY,
+    bucket TEXT NOT NULL REFERENCES buckets (name),
+    key BLOB NOT NULL,
+    meta TEXT NOT NULL,
+    initiated_ms INTEGER NOT NULL
+  ) STRICT, WITHOUT ROWID`,
+  `CREATE INDEX uploads_by_key ON uploads (bucket, key, initiated_ms, upload_id)`,
+  `CREATE TABLE parts (
+    upload_id TEXT NOT NULL REFERENCES uploads (upload_id) ON DELETE CASCADE,
+    part_number INTEGER NOT NULL,
+    size INTEGER NOT NULL CHECK (size >= 0),
+    etag TEXT NOT NULL,
+    checksums TEXT,
+    last_modified_ms INTEGER NOT NULL,
+    chunk_count INTEGER NOT NULL,
+    PRIMARY KEY (upload_id, part_number)
+  ) STRICT, WITHOUT ROWID`,
+  `CREATE TABLE part_chunks (
+    upload_id TEXT NOT NULL,
+    part_number INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    hash TEXT NOT NULL REFERENCES chunks (hash),
+    PRIMARY KEY (upload_id, part_number, seq),
+    FOREIGN KEY (upload_id, part_number) REFERENCES parts (upload_id, part_number) ON DELETE CASCADE
+  ) STRICT, WITHOUT ROWID`,
+  `CREATE INDEX part_chunks_hash ON part_chunks (hash)`,
+
+  `CREATE TABLE backups (
+    backup_id TEXT NOT NULL PRIMARY KEY,
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('dir', 'stream')),
+    source TEXT NOT NULL,
+    host TEXT,
+    state TEXT NOT NULL CHECK (state IN ('open', 'complete', 'aborted')),
+    started_ms INTEGER NOT NULL,
+    completed_ms INTEGER,
+    aborted_ms INTEGER,
+    abort_reason TEXT,
+    chain_hex TEXT,
+    file_count INTEGER NOT NULL,
+    chunk_count INTEGER NOT NULL,
+    logical_bytes INTEGER NOT NULL,
+    log_count INTEGER NOT NULL
+  ) STRICT, WITHOUT ROWID`,
+  `CREATE INDEX backups_by_name ON backups (name, state, completed_ms, backup_id)`,
+  `CREATE TABLE backup_files (
+    backup_id TEXT NOT NULL REFERENCES backups (backup_id) ON DELETE CASCADE,
+    path BLOB NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('file', 'dir', 'symlink')),
+    mode INTEGER NOT NULL,
+    size INTEGER NOT NULL CHECK (size >= 0),
+    mtime_ms INTEGER NOT NULL,
+    link_target TEXT,
+    chunk_count INTEGER NOT NULL,
+    PRIMARY KEY (backup_id, path)
+  ) STRICT, WITHOUT ROWID`,
+  `CREATE TABLE backup_file_chunks (
+    backup_id TEXT NOT NULL,
+    path BLOB NOT NULL,
+    seq INTEGER NOT NULL,
+    hash TEXT NOT NULL REFERENCES chunks (hash),
+    PRIMARY KEY (backup_id, path, seq),
+    FOREIGN KEY (backup_id, path) REFERENCES backup_files (backup_id, path) ON DELETE CASCADE
+  ) STRICT, WITHOUT ROWID`,
+  `CREATE INDEX backup_file_chunks_hash ON backup_file_chunks (hash)`,
+  `CREATE TABLE backup_stream_chunks (
+    backup_id TEXT NOT NULL REFERENCES backups (backup_id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    hash TEXT NOT NULL REFERENCES chunks (hash),
+    PRIMARY KEY (backup_id, seq)
+  ) STRICT, WITHOUT ROWID`,
+  `CREATE INDEX backup_stream_chunks_hash ON backup_stream_chunks (hash)`,
+  `CREATE TABLE backup_logs (
+    backup_id TEXT NOT NULL REFERENCES backups (backup_id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    at_ms INTEGER NOT NULL,
+    level TEXT NOT NULL CHECK (level IN ('info', 'warn', 'error')),
+    message TEXT NOT NULL,
+    PRIMARY KEY (backup_id, seq)
+  ) STRICT, WITHOUT ROWID`,
+
+  // added_index orders keys by when they were applied: the last one added is current.
+  `CREATE TABLE data_keys (
+    key_id INTEGER NOT NULL PRIMARY KEY,
+    wrapped_hex TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    added_index INTEGER NOT NULL UNIQUE
+  ) STRICT`,
+
+  // Exactly one row. Updated in the same transaction as every applied entry (ARCHITECTURE §5).
+  `CREATE TABLE raft_meta (
+    id INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
+    applied_index INTEGER NOT NULL,
+    applied_term INTEGER NOT NULL,
+    membership TEXT,
+    membership_index INTEGER NOT NULL,
+    cluster_id TEXT
+  ) STRICT`,
+  `INSERT INTO raft_meta (id, applied_index, applied_term, membership, membership_index, cluster_id)
+    VALUES (1, 0, 0, NULL, 0, NULL)`,
+
+  // requestId de-duplication window, pruned by log index (never by time).
+  `CREATE TABLE applied_requests (
+    request_id TEXT NOT NULL PRIMARY KEY,
+    applied_index INTEGER NOT NULL,
+    result TEXT NOT NULL
+  ) STRICT, WITHOUT ROWID`,
+  `CREATE INDEX applied_requests_by_index ON applied_requests (applied_index)`,
+];
+
+export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: "initial", statements: V1_INITIAL }];
+
+export const SCHEMA_VERSION: number = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;
+
+/** Every table, in the fixed order used by checksum() and rowCounts(), with its key columns. */
+export const TABLES: readonly { readonly name: string; readonly orderBy: string }[] = [
+  { name: "buckets", orderBy: "name" },
+  { name: "chunks", orderBy: "hash" },
+  { name: "objects", orderBy: "bucket, key" },
+  { name: "object_chunks", orderBy: "bucket, key, seq" },
+  { name: "uploads", orderBy: "upload_id" },
+  { name: "parts", orderBy: "upload_id, part_number" },
+  { name: "part_chunks", orderBy: "upload_id, part_number, seq" },
+  { name: "backups", orderBy: "backup_id" },
+  { name: "backup_files", orderBy: "backup_id, path" },
+  { name: "backup_file_chunks", orderBy: "backup_id, path, seq" },
+  { name: "backup_stream_chunks", orderBy: "backup_id, seq" },
+  { name: "backup_logs", orderBy: "backup_id, seq" },
+  { name: "data_keys", orderBy: "key_id" },
+  { name: "raft_meta", orderBy: "id" },
+  { name: "applied_requests", orderBy: "request_id" },
+];

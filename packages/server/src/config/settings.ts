@@ -1,0 +1,135 @@
+/** The typed view of a loaded config that the rest of the product consumes. */
+import { join } from "node:path";
+import { getOption, type LoadedConfig, resolvePath } from "./load.js";
+import { OPTIONS, type Section } from "./options.js";
+import type { ProviderEntry } from "./providers.js";
+
+export interface PeerSpec {
+  readonly id: number;
+  readonly addr: string;
+}
+
+export interface EnigmaSettings {
+  readonly configDir: string;
+  readonly configFile: string;
+  readonly dbPath: string;
+  readonly keyfilePath: string;
+  readonly chunking: { readonly strategy: "fastcdc" | "fixed"; readonly avgBytes: number };
+  /** zstd level, or undefined when compression is off. */
+  readonly compressionLevel: number | undefined;
+  readonly distribution: "round-robin" | "weighted";
+  readonly replicationFactor: number;
+  readonly workers: number;
+  readonly uploadConcurrency: number;
+  readonly gcGraceMs: number;
+  /** Configured providers; when none, one Local provider under <configDir>/chunks. */
+  readonly providers: readonly ProviderEntry[];
+  readonly s3: {
+    readonly listenAddr: string;
+    readonly accessKey: string;
+    readonly secretKey: string;
+    readonly region: string;
+    readonly rootDomain: string | undefined;
+    readonly tlsCert: string | undefined;
+    readonly tlsKey: string | undefined;
+  };
+  readonly raft: {
+    readonly nodeId: number;
+    readonly dataDir: string;
+    readonly grpcAddr: string;
+    readonly peers: readonly PeerSpec[];
+    readonly electionTimeoutMs: number;
+    readonly heartbeatMs: number;
+    readonly snapshotThreshold: number;
+    readonly clusterSecret: string | undefined;
+  };
+  readonly ops: { readonly listenAddr: string; readonly logLevel: string };
+}
+
+export const DEFAULT_LOCAL_PROVIDER_DIR = "chunks";
+
+export function toSettings(cfg: LoadedConfig): EnigmaSettings {
+  const g = <T>(s: Section, k: string) => getOption<T>(cfg, s, k);
+  const compression = g<string>("enigma", "compression");
+  const providers = cfg.providers.length
+    ? cfg.providers.map((p) => (p.type === "Local" ? { ...p, bucket: resolvePath(cfg, p.bucket) } : p))
+    : [{ name: "local", type: "Local" as const, bucket: join(cfg.configDir, DEFAULT_LOCAL_PROVIDER_DIR) }];
+  return {
+    configDir: cfg.configDir,
+    configFile: cfg.configFile,
+    dbPath: resolvePath(cfg, g("enigma", "db_path")),
+    keyfilePath: resolvePath(cfg, g("enigma", "keyfile_path")),
+    chunking: { strategy: g("enigma", "chunk_strategy"), avgBytes: g("enigma", "chunk_size") },
+    compressionLevel: compression === "zstd" ? g<number>("enigma", "compression_level") : undefined,
+    distribution: g("enigma", "distribution"),
+    replicationFactor: g("enigma", "replication_factor"),
+    workers: g("enigma", "workers"),
+    uploadConcurrency: g("enigma", "upload_concurrency"),
+    gcGraceMs: g("enigma", "gc_grace"),
+    providers,
+    s3: {
+      listenAddr: g("s3_proxy", "listen_addr"),
+      accessKey: g("s3_proxy", "access_key"),
+      secretKey: g("s3_proxy", "secret_key"),
+      region: g("s3_proxy", "region"),
+      rootDomain: g("s3_proxy", "root_domain"),
+      tlsCert: g<string | undefined>("s3_proxy", "tls_cert"),
+      tlsKey: g<string | undefined>("s3_proxy", "tls_key"),
+    },
+    raft: {
+      nodeId: g("raft", "node_id"),
+      dataDir: resolvePath(cfg, g<string | undefined>("raft", "data_dir") ?? "."),
+      grpcAddr: g("raft", "grpc_addr"),
+      peers: g<string[]>("raft", "peers").map((p) => {
+        const eq = p.indexOf("=");
+        return { id: Number(p.slice(0, eq)), addr: p.slice(eq + 1) };
+      }),
+      electionTimeoutMs: g("raft", "election_timeout_ms"),
+      heartbeatMs: g("raft", "heartbeat_ms"),
+      snapshotThreshold: g("raft", "snapshot_threshold"),
+      clusterSecret: g("raft", "cluster_secret"),
+    },
+    ops: { listenAddr: g("ops", "listen_addr"), logLevel: g("ops", "log_level") },
+  };
+}
+
+/** Rows for `enigma config`: every option with its effective value and where it came from. */
+export function describeConfig(
+  cfg: LoadedConfig,
+): { option: string; value: unknown; source: string; doc: string }[] {
+  return OPTIONS.map((spec) => {
+    const id = `${spec.section}.${spec.key}`;
+    const value = cfg.values.get(id);
+    return {
+      option: id,
+      value: spec.secret && value !== undefined ? "<redacted>" : value,
+      source: cfg.sources.get(id) ?? "unset",
+      doc: spec.doc,
+    };
+  });
+}
+
+/** The enigma.toml `init` writes when none exists: every default spelled out, commented. */
+export function renderDefaultConfig(): string {
+  const lines = ["# Enigma HA configuration. Every key is optional; defaults shown.", ""];
+  for (const section of ["enigma", "s3_proxy", "raft", "ops"] as const) {
+    lines.push(`[${section}]`);
+    for (const spec of OPTIONS.filter((s) => s.section === section)) {
+      lines.push(`# ${spec.doc}`);
+      const v = spec.defaultValue;
+      if (v === undefined || spec.key === "workers") lines.push(`# ${spec.key} = ...`);
+      else if (spec.secret) lines.push(`# ${spec.key} = "enc:..."  (see enigma encrypt-cred)`);
+      else lines.push(`# ${spec.key} = ${JSON.stringify(v)}`);
+    }
+    lines.push("");
+  }
+  lines.push(
+    "# Storage providers; without any, chunks go to a Local provider under <config dir>/chunks.",
+    "# [[providers]]",
+    '# name = "local"',
+    '# type = "Local"            # Local | S3 | S3Compatible | Azure | Gcs',
+    '# bucket = "chunks"          # a directory for Local, a container for Azure',
+    "",
+  );
+  return lines.join("\n");
+}

@@ -1,0 +1,179 @@
+/**
+ * Plaintext stream → chunk list whose every chunk is durably in the backends.
+ *
+ * The pipeline (FastCDC → SHA-256 → zstd? → AES-GCM) runs in the chunker; this class adds dedup
+ * against the manifest (a chunk that is committed and live is not uploaded again) and bounded,
+ * ordered, concurrent uploads. It returns only after every upload finished, so the caller can
+ * then propose the command that makes the chunks live (ARCHITECTURE §3 step 4).
+ */
+import { createHash } from "node:crypto";
+import type { SealedChunk, SealWorkerPool } from "@enigma/chunker";
+import { sealStream } from "@enigma/chunker";
+import type { ChunkRef, Manifest } from "@enigma/manifest";
+import type { Distributor } from "@enigma/storage";
+import type { Keyring } from "./keys.js";
+
+export interface ChunkWriterSettings {
+  readonly chunking: { readonly strategy: "fastcdc" | "fixed"; readonly avgBytes: number };
+  readonly compressionLevel: number | undefined;
+  /** Uploads in flight; also bounds sealed chunks held in memory. */
+  readonly uploadConcurrency: number;
+}
+
+export interface WrittenChunk {
+  readonly ref: ChunkRef;
+  /** SHA3-256 of the plaintext, when requested (backup integrity chain). */
+  readonly sha3: Buffer | undefined;
+  /** True when the chunk was already stored and not uploaded again. */
+  readonly deduped: boolean;
+}
+
+export interface WriteOptions {
+  readonly sha3?: boolean;
+  /** Called in stream order once each chunk is durable. Awaited: it applies backpressure. */
+  readonly onChunk?: (chunk: WrittenChunk, seq: number) => void | Promise<void>;
+  readonly signal?: AbortSignal;
+}
+
+export interface WriteResult {
+  readonly chunks: readonly ChunkRef[];
+  readonly sha3: readonly (Buffer | undefined)[];
+  readonly size: number;
+  readonly md5Hex: string;
+  readonly uploadedChunks: number;
+  readonly uploadedBytes: number;
+  readonly dedupedChunks: number;
+}
+
+export class ChunkWriter {
+  readonly #manifest: Manifest;
+  readonly #distributor: Distributor;
+  readonly #keyring: Keyring;
+  readonly #settings: ChunkWriterSettings;
+  /** Shared seal workers (undefined: seal on the main thread). */
+  readonly #pool: SealWorkerPool | undefined;
+
+  constructor(
+    manifest: Manifest,
+    distributor: Distributor,
+    keyring: Keyring,
+    settings: ChunkWriterSettings,
+    pool?: SealWorkerPool,
+  ) {
+    this.#manifest = manifest;
+    this.#distributor = distributor;
+    this.#keyring = keyring;
+    this.#settings = settings;
+    this.#pool = pool;
+  }
+
+  async write(source: AsyncIterable<Uint8Array>, opts: WriteOptions = {}): Promise<WriteResult> {
+    const md5 = createHash("md5");
+    let size = 0;
+    async function* tap(): AsyncIterable<Uint8Array> {
+      for await (const buf of source) {
+        md5.update(buf);
+        size += buf.length;
+        yield buf;
+      }
+    }
+    const current = this.#keyring.current();
+    // Chunks uploaded earlier in this same stream, not yet committed: duplicates reuse the upload.
+    const pending = new Map<string, Promise<ChunkRef>>();
+    const isKnown = (hashHex: string) => pending.has(hashHex) || this.#manifest.hasLiveChunk(hashHex);
+    const chunks: ChunkRef[] = [];
+    const sha3s: (Buffer | undefined)[] = [];
+    let uploadedChunks = 0;
+    let uploadedBytes = 0;
+    let dedupedChunks = 0;
+    const window: Promise<WrittenChunk>[] = [];
+    let seq = 0;
+
+    const settle = async () => {
+      const written = await window.shift()!;
+      chunks.push(written.ref);
+      sha3s.push(written.sha3);
+      if (opts.onChunk) await opts.onChunk(written, seq);
+      seq++;
+    };
+
+    const stream = sealStream(tap(), {
+      chunking: this.#settings.chunking,
+      ...(this.#settings.compressionLevel !== undefined
+        ? { compression: { level: this.#settings.compressionLevel } }
+        : {}),
+      dataKey: { keyId: current.keyId, key: current.key },
+      nameKey: this.#keyring.nameKey,
+      sha3: opts.sha3 ?? false,
+      ...(this.#pool ? { pool: this.#pool } : { workers: 0 }),
+      maxInFlight: this.#settings.uploadConcurrency,
+      isKnown,
+    });
+    try {
+      for await (const c of stream) {
+        opts.signal?.throwIfAborted();
+        const earlier = pending.get(c.hashHex);
+        if (earlier) {
+          dedupedChunks++;
+          window.push(earlier.then((ref) => ({ ref, sha3: c.sha3, deduped: true })));
+        } else if (c.sealed === null) {
+          dedupedChunks++;
+          window.push(Promise.resolve({ ref: this.#storedRef(c), sha3: c.sha3, deduped: true }));
+        } else {
+          const sealed = c.sealed;
+          uploadedChunks++;
+          uploadedBytes += sealed.length;
+          const upload = this.#distributor.putChunk(c.nameTagHex, sealed).then((locations): ChunkRef => {
+            c.release();
+            return {
+              hash: c.hashHex,
+              size: c.size,
+              sealedSize: sealed.length,
+              keyId: c.keyId,
+              compressed: c.compressed,
+              nameTag: c.nameTagHex,
+              locations,
+            };
+          });
+          pending.set(c.hashHex, upload);
+          window.push(upload.then((ref) => ({ ref, sha3: c.sha3, deduped: false })));
+        }
+        // A failed upload is reported when its turn comes; until then it must not count as unhandled.
+        window.at(-1)?.catch(() => {});
+        while (window.length >= this.#settings.uploadConcurrency) await settle();
+      }
+      while (window.length) await settle();
+    } catch (err) {
+      // Let in-flight uploads finish (or fail) before reporting, so nothing writes after we return.
+      await Promise.allSettled(window);
+      throw err;
+    }
+    return {
+      chunks,
+      sha3: sha3s,
+      size,
+      md5Hex: md5.digest("hex"),
+      uploadedChunks,
+      uploadedBytes,
+      dedupedChunks,
+    };
+  }
+
+  /** The manifest's row for a chunk the pipeline skipped as already stored. */
+  #storedRef(c: SealedChunk): ChunkRef {
+    const row = this.#manifest.getChunk(c.hashHex);
+    if (!row) {
+      // Forgotten by GC between the dedup check and now: the caller retries the write.
+      throw new Error(`chunk ${c.hashHex.slice(0, 12)} was garbage-collected during the write; retry`);
+    }
+    return {
+      hash: row.hash,
+      size: row.size,
+      sealedSize: row.sealedSize,
+      keyId: row.keyId,
+      compressed: row.compressed,
+      nameTag: row.nameTag,
+      locations: row.locations,
+    };
+  }
+}

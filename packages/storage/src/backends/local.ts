@@ -1,0 +1,215 @@
+import { randomUUID } from "node:crypto";
+import type { Dirent } from "node:fs";
+import * as fsp from "node:fs/promises";
+import * as path from "node:path";
+import { type ListedObject, type OpOptions, type StorageBackend, StorageError } from "../backend.js";
+import { errnoCode } from "../errors.js";
+import { RESERVED_KEY_SEGMENT, validateListPrefix, validateObjectKey } from "../object-key.js";
+import { mapFsError } from "./local-errors.js";
+
+/**
+ * The file operations the local backend needs that tests may want to fail (ENOSPC) or observe
+ * (fsync). Everything else uses node:fs/promises directly.
+ */
+export interface LocalIo {
+  open(file: string, flags: string, mode?: number): Promise<fsp.FileHandle>;
+}
+
+export interface LocalBackendOptions {
+  readonly name: string;
+  /** Root directory (`[[providers]] bucket` for type Local); created on first use. */
+  readonly root: string;
+  readonly io?: LocalIo;
+}
+
+const defaultIo: LocalIo = { open: (file, flags, mode) => fsp.open(file, flags, mode) };
+
+/**
+ * A directory tree as an object store. `put` writes a temp file under `<root>/.enigma-tmp/`,
+ * fsyncs it, renames it into place and fsyncs the directory (plus any directories it had to
+ * create), so after a crash a key holds either the old object, the new one, or nothing — never a
+ * torn write. Temp files live outside every key's path and are never listed.
+ */
+export class LocalBackend implements StorageBackend {
+  readonly name: string;
+  readonly root: string;
+  private readonly io: LocalIo;
+  private tmpDirReady: Promise<void> | undefined;
+
+  constructor(opts: LocalBackendOptions) {
+    this.name = opts.name;
+    this.root = path.resolve(opts.root);
+    this.io = opts.io ?? defaultIo;
+  }
+
+  private pathOf(key: string): string {
+    validateObjectKey(key, this.name);
+    return path.join(this.root, ...key.split("/"));
+  }
+
+  private get tmpDir(): string {
+    return path.join(this.root, RESERVED_KEY_SEGMENT);
+  }
+
+  private ensureTmpDir(): Promise<void> {
+    this.tmpDirReady ??= (async () => {
+      const created = await fsp.mkdir(this.tmpDir, { recursive: true });
+      if (created !== undefined) await this.syncCreatedDirs(created, this.tmpDir);
+    })().catch((err: unknown) => {
+      this.tmpDirReady = undefined;
+      throw err;
+    });
+    return this.tmpDirReady;
+  }
+
+  private async fsyncDir(dir: string): Promise<void> {
+    const h = await this.io.open(dir, "r");
+    try {
+      await h.sync();
+    } finally {
+      await h.close();
+    }
+  }
+
+  /** After `mkdir -p` created `firstCreated`..`leaf`, make each new entry durable in its parent. */
+  private async syncCreatedDirs(firstCreated: string, leaf: string): Promise<void> {
+    const dirs: string[] = [];
+    for (let d = leaf; d.length >= firstCreated.length; d = path.dirname(d)) dirs.push(d);
+    dirs.push(path.dirname(firstCreated));
+    for (const d of dirs) await this.fsyncDir(d);
+  }
+
+  async put(key: string, data: Uint8Array, opts?: OpOptions): Promise<void> {
+    const dest = this.pathOf(key);
+    const what = `put ${key}`;
+    let tmp: string | undefined;
+    let handle: fsp.FileHandle | undefined;
+    try {
+      opts?.signal?.throwIfAborted();
+      await this.ensureTmpDir();
+      tmp = path.join(this.tmpDir, `${randomUUID()}.tmp`);
+      handle = await this.io.open(tmp, "wx", 0o644);
+      await handle.writeFile(data, opts?.signal ? { signal: opts.signal } : {});
+      await handle.sync();
+      const h = handle;
+      handle = undefined;
+      await h.close();
+      const dir = path.dirname(dest);
+      const created = await fsp.mkdir(dir, { recursive: true });
+      opts?.signal?.throwIfAborted();
+      await fsp.rename(tmp, dest);
+      tmp = undefined;
+      if (created !== undefined) await this.syncCreatedDirs(created, dir);
+      else await this.fsyncDir(dir);
+    } catch (err) {
+      if (handle !== undefined) await handle.close().catch(() => {});
+      if (tmp !== undefined) await fsp.rm(tmp, { force: true }).catch(() => {});
+      const code = errnoCode(err);
+      if (code === "EISDIR" || code === "ENOTDIR" || code === "EEXIST") {
+        throw new StorageError(
+          "InvalidKey",
+          this.name,
+          `${what}: key conflicts with an existing object's path`,
+          {
+            cause: err,
+          },
+        );
+      }
+      throw mapFsError(err, this.name, what);
+    }
+  }
+
+  async get(key: string, opts?: OpOptions): Promise<Buffer> {
+    const file = this.pathOf(key);
+    try {
+      return await fsp.readFile(file, opts?.signal ? { signal: opts.signal } : {});
+    } catch (err) {
+      if (errnoCode(err) === "EISDIR")
+        throw new StorageError("NotFound", this.name, `get ${key}: no such object`);
+      throw mapFsError(err, this.name, `get ${key}`);
+    }
+  }
+
+  async exists(key: string, opts?: OpOptions): Promise<boolean> {
+    const file = this.pathOf(key);
+    opts?.signal?.throwIfAborted();
+    try {
+      return (await fsp.stat(file)).isFile();
+    } catch (err) {
+      const code = errnoCode(err);
+      if (code === "ENOENT" || code === "ENOTDIR") return false;
+      throw mapFsError(err, this.name, `exists ${key}`);
+    }
+  }
+
+  async delete(key: string, opts?: OpOptions): Promise<void> {
+    const file = this.pathOf(key);
+    opts?.signal?.throwIfAborted();
+    try {
+      await fsp.unlink(file);
+      // Empty fan-out directories are left in place: removing them would race a concurrent put
+      // that has just created the directory and is about to rename into it.
+    } catch (err) {
+      const code = errnoCode(err);
+      if (code === "ENOENT" || code === "ENOTDIR" || code === "EISDIR") return;
+      throw mapFsError(err, this.name, `delete ${key}`);
+    }
+  }
+
+  async *list(prefix = "", opts?: OpOptions): AsyncGenerator<ListedObject> {
+    validateListPrefix(prefix, this.name);
+    // Start at the deepest directory the prefix names completely; filter the rest by string.
+    const slash = prefix.lastIndexOf("/");
+    const startRel = slash < 0 ? "" : prefix.slice(0, slash);
+    yield* this.walk(startRel, prefix, opts?.signal);
+  }
+
+  private async *walk(
+    relDir: string,
+    prefix: string,
+    signal: AbortSignal | undefined,
+  ): AsyncGenerator<ListedObject> {
+    signal?.throwIfAborted();
+    const abs = relDir === "" ? this.root : path.join(this.root, ...relDir.split("/"));
+    let entries: Dirent[];
+    try {
+      entries = await fsp.readdir(abs, { withFileTypes: true });
+    } catch (err) {
+      const code = errnoCode(err);
+      if (code === "ENOENT" || code === "ENOTDIR") return;
+      throw mapFsError(err, this.name, `list ${prefix}`);
+    }
+    for (const e of entries) {
+      if (relDir === "" && e.name === RESERVED_KEY_SEGMENT) continue;
+      const rel = relDir === "" ? e.name : `${relDir}/${e.name}`;
+      if (e.isDirectory()) {
+        const asDir = `${rel}/`;
+        if (asDir.startsWith(prefix) || prefix.startsWith(asDir)) yield* this.walk(rel, prefix, signal);
+      } else if (e.isFile() && rel.startsWith(prefix)) {
+        let st: import("node:fs").Stats;
+        try {
+          st = await fsp.stat(path.join(abs, e.name));
+        } catch (err) {
+          if (errnoCode(err) === "ENOENT") continue; // deleted while listing
+          throw mapFsError(err, this.name, `list ${prefix}`);
+        }
+        yield { key: rel, sizeBytes: st.size, lastModifiedMs: Math.floor(st.mtimeMs) };
+      }
+    }
+  }
+
+  async test(opts?: OpOptions): Promise<void> {
+    try {
+      opts?.signal?.throwIfAborted();
+      await this.ensureTmpDir();
+      await fsp.access(this.tmpDir, fsp.constants.R_OK | fsp.constants.W_OK);
+      const st = await fsp.stat(this.root);
+      if (!st.isDirectory()) throw new StorageError("InvalidConfig", this.name, "root is not a directory");
+    } catch (err) {
+      if (errnoCode(err) === "ENOTDIR" || errnoCode(err) === "EEXIST") {
+        throw new StorageError("InvalidConfig", this.name, "root is not a directory", { cause: err });
+      }
+      throw mapFsError(err, this.name, "test");
+    }
+  }
+}
