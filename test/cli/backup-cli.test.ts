@@ -17,7 +17,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runEnigma, spawnEnigma } from "../support/cli.js";
+import { CLI_BIN, runEnigma, spawnEnigma } from "../support/cli.js";
 import { makeTree, snapshotTree } from "../support/tree.js";
 
 const PASS = "correct horse battery staple";

@@ -5,7 +5,7 @@ import type { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-export const CLI_MAIN = join(REPO_ROOT, "packages", "cli", "src", "main.ts");
+export const CLI_BIN = join(REPO_ROOT, "packages", "cli", "bin", "enigma.mjs");
 
 export interface RunResult {
   readonly code: number | null;
@@ -24,7 +24,7 @@ export interface RunOptions {
 export function spawnEnigma(args: readonly string[], opts: RunOptions = {}): ChildProcess {
   const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1", ...opts.env };
   for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
-  return spawn(process.execPath, ["--import", "tsx", CLI_MAIN, ...args], {
+  return spawn(process.execPath, [CLI_BIN, ...args], {
     cwd: opts.cwd ?? REPO_ROOT,
     env,
     stdio: ["pipe", "pipe", "pipe"],

@@ -129,8 +129,14 @@ keys
 program
   .command("serve")
   .description("run a node: S3 API, ops port (embedded default: one node, storage under ./data)")
-  .option("--data-dir <dir>", "data directory for the embedded default (default ./data)")
-  .action(run((ctx, flags: { dataDir?: string }) => serveCommand(ctx, flags, abort.signal)));
+  .option(
+    "--data-dir <dir>",
+    "data and config directory (default: --config-dir, $ENIGMA_CONFIG_DIR or ./data)",
+  )
+  .option("--log-level <level>", "trace, debug, info, warn, error")
+  .action(
+    run((ctx, flags: { dataDir?: string; logLevel?: string }) => serveCommand(ctx, flags, abort.signal)),
+  );
 
 program
   .command("delete <id-or-name>")

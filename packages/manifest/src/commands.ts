@@ -36,6 +36,12 @@ export interface ObjectMeta {
   /** x-amz-meta-* without the prefix, lowercase names. */
   readonly userMeta?: Readonly<Record<string, string>>;
   readonly checksums?: Checksums;
+  /** FULL_OBJECT or COMPOSITE (multipart checksum of part checksums). */
+  readonly checksumType?: "FULL_OBJECT" | "COMPOSITE";
+  /** Multipart uploads: the algorithm named at creation (parts then carry it). */
+  readonly checksumAlgorithm?: "CRC32" | "CRC32C" | "CRC64NVME" | "SHA1" | "SHA256";
+  /** Objects made by CompleteMultipartUpload: the number of parts (set by apply). */
+  readonly partsCount?: number;
 }
 
 export type Command =
@@ -106,6 +112,12 @@ export type Command =
       /** The client's part list, in the client's order (must be ascending part numbers). */
       readonly parts: readonly { readonly partNumber: number; readonly etag: string }[];
       readonly lastModifiedMs: number;
+      /** The object's checksums (composite of the parts'), computed by the proposer. */
+      readonly checksums?: Checksums;
+      readonly checksumType?: "FULL_OBJECT" | "COMPOSITE";
+      /** Conditional completion, as for PutObject (checked atomically at apply). */
+      readonly ifNoneMatch?: boolean;
+      readonly ifMatch?: string;
     }
   | { readonly type: "AbortMultipartUpload"; readonly uploadId: string; readonly atMs: number }
   | {

@@ -86,7 +86,7 @@ describe("multipart uploads", () => {
     const obj = m.getObject("b", "big");
     expect(obj?.etag).toBe(`${md5.digest("hex")}-3`);
     expect(obj?.size).toBe(10 * MiB + 10 + 3 * MiB);
-    expect(obj?.meta).toEqual({ contentType: "video/mp4" });
+    expect(obj?.meta).toEqual({ contentType: "video/mp4", partsCount: 3 });
     expect(obj?.chunks.map((c) => c.hash)).toEqual(["a", "b", "c", "d", "a"].map((s) => chunk(s).hash));
     expect(m.getChunk(chunk("a").hash)?.refcount).toBe(2);
     expect(m.getChunk(chunk("e").hash)).toMatchObject({ refcount: 0, zeroSinceMs: 99 });

@@ -38,3 +38,6 @@ export {
 } from "./engine/committer.js";
 export { type Engine, type OpenEngineOptions, openEngine } from "./engine/engine.js";
 export { type DataKey, ensureDataKey, type Keyring, ManifestKeyring, rotateDataKey } from "./engine/keys.js";
+export { type NodeOptions, type RunningNode, startNode } from "./node.js";
+export { type OpsHandlers, type RunningOps, splitHostPort, startOpsServer } from "./ops-http.js";
+export { EngineObjectService, type ObjectServiceOptions } from "./s3/object-service.js";

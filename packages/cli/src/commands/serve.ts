@@ -1,19 +1,100 @@
 /**
- * `enigma serve` — for now (before the S3 front end lands in the composition root) it opens the
- * node state on the embedded default and prints what it serves.
+ * `enigma serve`: run a node. The embedded default needs no config at all: one node, data and
+ * local chunk storage under ./data, S3 on 127.0.0.1:8333, ops on 127.0.0.1:8433.
+ *
+ * First start creates the keystore from ENIGMA_PASSPHRASE; without it a random passphrase is
+ * generated and kept in <data>/.passphrase (mode 0600) — development mode, announced loudly.
  */
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { createKeystore } from "@enigma/crypto";
+import { loadConfig, startNode, toSettings } from "@enigma/server";
+import pino from "pino";
 import type { Context } from "../context.js";
 
-export async function serveCommand(
-  ctx: Context,
-  _flags: { dataDir?: string },
-  signal: AbortSignal,
-): Promise<void> {
-  const s = ctx.settings();
-  ctx.out.result(
-    { dataDir: s.configDir, s3: s.s3.listenAddr, grpc: s.raft.grpcAddr, ops: s.ops.listenAddr },
-    () =>
-      `enigma: data dir ${s.configDir}; S3 on ${s.s3.listenAddr} (coming), gRPC ${s.raft.grpcAddr}, ops ${s.ops.listenAddr}`,
+export const DEV_PASSPHRASE_FILE = ".passphrase";
+const DEFAULT_ACCESS_KEY = "enigma-admin";
+const DEFAULT_SECRET_KEY = "enigma-secret";
+
+export interface ServeFlags {
+  readonly dataDir?: string;
+  readonly logLevel?: string;
+}
+
+export async function serveCommand(ctx: Context, flags: ServeFlags, signal: AbortSignal): Promise<void> {
+  const env = process.env;
+  const dir = resolve(flags.dataDir || ctx.globals.configDir || env.ENIGMA_CONFIG_DIR || "data");
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const loaded = loadConfig({
+    configDir: dir,
+    ...(ctx.globals.config ? { configFile: ctx.globals.config } : {}),
+    ...(flags.logLevel ? { flags: { "ops.log_level": flags.logLevel } } : {}),
+  });
+  const settings = toSettings(loaded);
+  const logger = pino(
+    {
+      level: settings.ops.logLevel,
+      redact: {
+        paths: ["*.secretKey", "*.secret_key", "*.passphrase", "*.authorization"],
+        censor: "<redacted>",
+      },
+      ...(process.stderr.isTTY ? { transport: { target: "pino-pretty", options: { destination: 2 } } } : {}),
+    },
+    process.stderr.isTTY ? undefined : pino.destination(2),
   );
-  if (signal.aborted) return;
+
+  let passphrase = ctx.globals.passphrase ?? env.ENIGMA_PASSPHRASE;
+  const devFile = resolve(dir, DEV_PASSPHRASE_FILE);
+  if (!passphrase) {
+    if (existsSync(devFile)) passphrase = readFileSync(devFile, "utf8").trim();
+    else if (!existsSync(settings.keyfilePath)) {
+      passphrase = randomBytes(24).toString("base64url");
+      writeFileSync(devFile, `${passphrase}\n`, { mode: 0o600, flag: "wx" });
+    }
+  }
+  if (!passphrase) {
+    throw new Error(`keystore ${settings.keyfilePath} exists but no passphrase: set ENIGMA_PASSPHRASE`);
+  }
+  if (existsSync(devFile) && !(ctx.globals.passphrase ?? env.ENIGMA_PASSPHRASE)) {
+    logger.warn(
+      `DEVELOPMENT MODE: the keystore passphrase is stored in ${devFile} next to the data. ` +
+        "Set ENIGMA_PASSPHRASE (and remove that file) for anything that matters.",
+    );
+  }
+  if (!existsSync(settings.keyfilePath)) {
+    await createKeystore(settings.keyfilePath, passphrase);
+    logger.info({ keystore: settings.keyfilePath }, "created keystore");
+  }
+
+  const accessKeyId = env.ENIGMA_ACCESS_KEY ?? settings.s3.accessKey;
+  const secretAccessKey = env.ENIGMA_SECRET_KEY ?? settings.s3.secretKey;
+  if (accessKeyId === DEFAULT_ACCESS_KEY || secretAccessKey === DEFAULT_SECRET_KEY) {
+    logger.warn(
+      "using the default S3 credentials enigma-admin / enigma-secret: set ENIGMA_ACCESS_KEY and ENIGMA_SECRET_KEY",
+    );
+  }
+
+  const node = await startNode({
+    settings,
+    passphrase,
+    credentials: [{ accessKeyId, secretAccessKey }],
+    logger,
+  });
+  logger.info(
+    {
+      dataDir: dir,
+      s3: node.s3Url,
+      ops: `${settings.ops.listenAddr}`,
+      providers: settings.providers.map((p) => p.name),
+    },
+    `enigma serving S3 on ${node.s3Url} (data in ${dir})`,
+  );
+  ctx.out.info(`enigma: S3 on ${node.s3Url}, ops on http://${settings.ops.listenAddr}, data in ${dir}`);
+  await new Promise<void>((resolveStop) => {
+    if (signal.aborted) resolveStop();
+    signal.addEventListener("abort", () => resolveStop(), { once: true });
+  });
+  logger.info("shutting down: draining requests");
+  await node.close();
 }

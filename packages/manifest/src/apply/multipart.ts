@@ -2,7 +2,7 @@ import type Database from "better-sqlite3";
 import { canonicalJson } from "../canonical-json.js";
 import type { ApplyResult, Command } from "../commands.js";
 import { type ChunkRefs, countHashes } from "./chunk-refs.js";
-import { bareEtag, multipartEtag } from "./etag.js";
+import { bareEtag, etagMatches, multipartEtag } from "./etag.js";
 import type { ObjectStore } from "./object-store.js";
 import { checkChunkSizes, checkKey } from "./objects.js";
 import { type ApplyContext, refuse } from "./refusal.js";
@@ -162,8 +162,15 @@ export class MultipartCommands {
       cmd.lastModifiedMs,
       ctx,
     );
+    const current = this.#store.head(upload.bucket, upload.key);
+    if (cmd.ifNoneMatch === true && current !== undefined) {
+      refuse("PreconditionFailed", "If-None-Match: the key already exists");
+    }
+    if (cmd.ifMatch !== undefined && (current === undefined || !etagMatches(current.etag, cmd.ifMatch))) {
+      refuse("PreconditionFailed", "If-Match: the current ETag differs");
+    }
     this.#deleteUpload.run(cmd.uploadId);
-    if (this.#store.head(upload.bucket, upload.key) !== undefined) {
+    if (current !== undefined) {
       this.#store.remove(upload.bucket, upload.key, cmd.lastModifiedMs, ctx);
     }
     this.#store.insert(
@@ -172,7 +179,12 @@ export class MultipartCommands {
         key: upload.key,
         size,
         etag,
-        meta: upload.meta,
+        meta: canonicalJson({
+          ...(JSON.parse(upload.meta) as Record<string, unknown>),
+          partsCount: chosen.length,
+          ...(cmd.checksums !== undefined ? { checksums: cmd.checksums } : {}),
+          ...(cmd.checksumType !== undefined ? { checksumType: cmd.checksumType } : {}),
+        }),
         lastModifiedMs: cmd.lastModifiedMs,
       },
       hashes,

@@ -54,6 +54,9 @@ const objectMeta = fields(
     expires: str(256),
     userMeta: recordOf(str(8192)),
     checksums,
+    checksumType: literal("FULL_OBJECT", "COMPOSITE"),
+    checksumAlgorithm: literal("CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA256"),
+    partsCount: uint,
   },
 );
 
@@ -113,12 +116,15 @@ export const COMMAND_CHECKS = {
     },
     { checksums },
   ),
-  CompleteMultipartUpload: fields({
-    ...TYPE,
-    uploadId: ID,
-    parts: arrayOf(fields({ partNumber: uint, etag: str(256) }), 100_000),
-    lastModifiedMs: uint,
-  }),
+  CompleteMultipartUpload: fields(
+    {
+      ...TYPE,
+      uploadId: ID,
+      parts: arrayOf(fields({ partNumber: uint, etag: str(256) }), 100_000),
+      lastModifiedMs: uint,
+    },
+    { checksums, checksumType: literal("FULL_OBJECT", "COMPOSITE"), ifNoneMatch: bool, ifMatch: str(256) },
+  ),
   AbortMultipartUpload: fields({ ...TYPE, uploadId: ID, atMs: uint }),
   BeginBackup: fields(
     {

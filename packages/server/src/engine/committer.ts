@@ -13,6 +13,11 @@ export interface ProposeOptions {
 
 export interface Committer {
   propose(command: Command, opts?: ProposeOptions): Promise<ApplyResult>;
+  /**
+   * Resolves once the local state machine reflects every write committed before the call
+   * (ReadIndex, Raft thesis §6.4); a read after it is linearizable.
+   */
+  readBarrier(): Promise<void>;
 }
 
 /** One-member group without Raft traffic: each command is the next log index, applied at once. */
@@ -24,6 +29,9 @@ export class LocalCommitter implements Committer {
     this.#manifest = manifest;
     this.#term = term;
   }
+
+  /** A single member is always up to date with itself. */
+  async readBarrier(): Promise<void> {}
 
   async propose(command: Command, opts: ProposeOptions = {}): Promise<ApplyResult> {
     const index = this.#manifest.raftMeta().appliedIndex + 1;

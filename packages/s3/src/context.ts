@@ -1,0 +1,77 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import type { VerifiedBody } from "./http/request-body.js";
+import type { QueryParams } from "./http/request-target.js";
+import type { ObjectService, ReadConsistency } from "./port.js";
+import type { Endpoint } from "./router.js";
+import type { HeaderValues } from "./sigv4/canonical.js";
+import { renderXmlDocument, type XmlElement } from "./xml/writer.js";
+
+/** Settings the handlers read (resolved from S3HandlerOptions). */
+export interface HandlerSettings {
+  region: string;
+  ownerId: string;
+  ownerDisplayName: string;
+  defaultConsistency: ReadConsistency;
+}
+
+/** Everything a handler gets: the parsed request, who sent it, and ways to answer. */
+export interface RequestContext {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly requestId: string;
+  readonly endpoint: Endpoint;
+  readonly bucket: string;
+  readonly key: string;
+  readonly query: QueryParams;
+  readonly headers: HeaderValues;
+  readonly service: ObjectService;
+  readonly settings: HandlerSettings;
+  readonly consistency: ReadConsistency;
+  readonly nowMs: number;
+  /** First value of a header (values of repeated headers joined by ','). */
+  header(name: string): string | undefined;
+  /** The verified object body (PutObject, UploadPart). Sends `100 Continue` if the client waits for it. */
+  objectBody(maxBytes: number): VerifiedBody;
+  /** A small XML body, read whole within MAX_XML_BODY_BYTES and verified. */
+  xmlBody(): Promise<Buffer>;
+}
+
+export function sendXml(
+  ctx: RequestContext,
+  root: XmlElement,
+  headers: Record<string, string> = {},
+  status = 200,
+): void {
+  const body = Buffer.from(renderXmlDocument(root), "utf8");
+  ctx.res.writeHead(status, {
+    ...headers,
+    "Content-Type": "application/xml",
+    "Content-Length": String(body.length),
+  });
+  ctx.res.end(body);
+}
+
+export function sendEmpty(ctx: RequestContext, status: number, headers: Record<string, string> = {}): void {
+  ctx.res.writeHead(status, { ...headers, "Content-Length": "0" });
+  ctx.res.end();
+}
+
+/**
+ * Streams a body with backpressure. Headers are already committed when the source fails halfway,
+ * so the only honest signal left is to cut the connection (the client sees a short body).
+ */
+export async function sendStream(
+  ctx: RequestContext,
+  status: number,
+  headers: Record<string, string>,
+  body: AsyncIterable<Buffer>,
+): Promise<void> {
+  ctx.res.writeHead(status, headers);
+  try {
+    await pipeline(Readable.from(body, { objectMode: false }), ctx.res);
+  } catch (err) {
+    ctx.res.destroy(err instanceof Error ? err : undefined);
+  }
+}

@@ -1,0 +1,152 @@
+import { createHash, type Hash } from "node:crypto";
+import { CHECKSUM_DIGEST_BYTES, type ChecksumHasher, createChecksumHasher } from "../checksums/hasher.js";
+import { S3Error } from "../errors.js";
+import type { BodyDigests, ChecksumAlgorithm, Checksums, RequestBody } from "../port.js";
+import { AwsChunkedDecoder } from "../sigv4/chunked-decoder.js";
+import type { PayloadMode } from "../sigv4/payload-mode.js";
+
+/** What the headers say the body must satisfy. */
+export interface BodyExpectations {
+  mode: PayloadMode;
+  /** Plaintext length declared (Content-Length, or x-amz-decoded-content-length when streaming). */
+  declaredLengthBytes: number | undefined;
+  maxBytes: number;
+  /** Too big → this error (EntityTooLarge for objects, MaxMessageLengthExceeded for XML). */
+  tooLargeError: "EntityTooLarge" | "MaxMessageLengthExceeded";
+  /** Content-MD5, base64-decoded. */
+  contentMd5: Buffer | undefined;
+  /** x-amz-checksum-<alg> header value (base64) to verify. */
+  headerChecksum: { algorithm: ChecksumAlgorithm; value: string } | undefined;
+  /** Algorithm announced in `x-amz-trailer` (value arrives in the trailer). */
+  trailerChecksum: ChecksumAlgorithm | undefined;
+  /** Algorithm to compute and store without a client value (x-amz-sdk-checksum-algorithm alone). */
+  computeChecksum: ChecksumAlgorithm | undefined;
+}
+
+/** A checksum value as a client sent it must be base64 of the algorithm's digest length. */
+export function isValidChecksumValue(algorithm: ChecksumAlgorithm, value: string): boolean {
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(value)) return false;
+  return Buffer.from(value, "base64").length === CHECKSUM_DIGEST_BYTES[algorithm];
+}
+
+/**
+ * The verified request body handed to the ObjectService. It streams (never holds more than one
+ * network read), counts, hashes and, after the last byte, checks every declared digest; any failure
+ * is thrown from the iterator and kept in `failure` so the handler can report it even if the service
+ * wrapped it.
+ */
+export class VerifiedBody implements RequestBody {
+  readonly declaredLengthBytes: number | undefined;
+  failure: S3Error | undefined;
+  /** True once iteration started: the handler then knows the socket's body was (partly) consumed. */
+  started = false;
+  private result: BodyDigests | undefined;
+  private iterated = false;
+
+  constructor(
+    private readonly source: AsyncIterable<Buffer>,
+    private readonly expect: BodyExpectations,
+  ) {
+    this.declaredLengthBytes = expect.declaredLengthBytes;
+  }
+
+  digests(): BodyDigests {
+    if (this.result === undefined)
+      throw new Error("RequestBody.digests() called before the body was fully read");
+    return this.result;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Buffer> {
+    if (this.iterated) throw new Error("RequestBody can be iterated only once");
+    this.iterated = true;
+    return this.run();
+  }
+
+  private async *run(): AsyncGenerator<Buffer> {
+    this.started = true;
+    try {
+      yield* this.verify();
+    } catch (err) {
+      this.failure = err instanceof S3Error ? err : new S3Error("IncompleteBody", undefined, { cause: err });
+      throw this.failure;
+    }
+  }
+
+  private async *verify(): AsyncGenerator<Buffer> {
+    const e = this.expect;
+    let decoder: AwsChunkedDecoder | undefined;
+    let data: AsyncIterable<Buffer> = this.source;
+    if (e.mode.kind === "streaming-signed") {
+      decoder = new AwsChunkedDecoder(e.mode.chain, e.mode.trailer);
+      data = decoder.decode(this.source);
+    } else if (e.mode.kind === "streaming-unsigned-trailer") {
+      decoder = new AwsChunkedDecoder(undefined, true);
+      data = decoder.decode(this.source);
+    }
+    const md5 = createHash("md5");
+    const sha256: Hash | undefined = e.mode.kind === "sha256" ? createHash("sha256") : undefined;
+    const hashers = new Map<ChecksumAlgorithm, ChecksumHasher>();
+    for (const algorithm of [e.headerChecksum?.algorithm, e.trailerChecksum, e.computeChecksum]) {
+      if (algorithm !== undefined && !hashers.has(algorithm))
+        hashers.set(algorithm, createChecksumHasher(algorithm));
+    }
+    let sizeBytes = 0;
+    for await (const piece of data) {
+      sizeBytes += piece.length;
+      if (sizeBytes > e.maxBytes) throw new S3Error(e.tooLargeError);
+      if (e.declaredLengthBytes !== undefined && sizeBytes > e.declaredLengthBytes) {
+        throw new S3Error("IncompleteBody", "The body is longer than the declared length.");
+      }
+      md5.update(piece);
+      sha256?.update(piece);
+      for (const hasher of hashers.values()) hasher.update(piece);
+      yield piece;
+    }
+    if (e.declaredLengthBytes !== undefined && sizeBytes !== e.declaredLengthBytes) {
+      throw new S3Error("IncompleteBody");
+    }
+    if (sha256 !== undefined && e.mode.kind === "sha256" && sha256.digest("hex") !== e.mode.hex) {
+      throw new S3Error("XAmzContentSHA256Mismatch");
+    }
+    const md5Digest = md5.digest();
+    if (e.contentMd5 !== undefined && !md5Digest.equals(e.contentMd5)) throw new S3Error("BadDigest");
+    const computed = new Map<ChecksumAlgorithm, string>();
+    for (const [algorithm, hasher] of hashers) computed.set(algorithm, hasher.digest().toString("base64"));
+    const checksums: Checksums = {};
+    if (e.headerChecksum !== undefined) {
+      if (computed.get(e.headerChecksum.algorithm) !== e.headerChecksum.value) {
+        throw new S3Error(
+          "BadDigest",
+          `The ${e.headerChecksum.algorithm} you specified did not match the calculated checksum.`,
+        );
+      }
+      checksums[e.headerChecksum.algorithm] = e.headerChecksum.value;
+    }
+    if (e.trailerChecksum !== undefined) {
+      const name = `x-amz-checksum-${e.trailerChecksum.toLowerCase()}`;
+      const value = decoder?.trailers.get(name);
+      if (value === undefined) throw new S3Error("MalformedTrailerError", `The trailer ${name} is missing.`);
+      if (!isValidChecksumValue(e.trailerChecksum, value)) {
+        throw new S3Error("InvalidRequest", `Value for ${name} trailing header is invalid.`);
+      }
+      if (computed.get(e.trailerChecksum) !== value) {
+        throw new S3Error(
+          "BadDigest",
+          `The ${e.trailerChecksum} you specified did not match the calculated checksum.`,
+        );
+      }
+      checksums[e.trailerChecksum] = value;
+    }
+    if (e.computeChecksum !== undefined && checksums[e.computeChecksum] === undefined) {
+      checksums[e.computeChecksum] = computed.get(e.computeChecksum)!;
+    }
+    this.result = { sizeBytes, md5Hex: md5Digest.toString("hex"), checksums };
+  }
+}
+
+/** Reads a small body (XML) whole, within its limit. */
+export async function readSmallBody(body: VerifiedBody): Promise<Buffer> {
+  const pieces: Buffer[] = [];
+  for await (const piece of body) pieces.push(piece);
+  return Buffer.concat(pieces);
+}
