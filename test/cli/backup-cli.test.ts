@@ -288,13 +288,7 @@ describe("gc", () => {
 });
 
 function execEnigmaJson<T>(args: string[]): T {
-  const out = execFileSync(
-    process.execPath,
-    ["--import", "tsx", join(__dirname, "..", "..", "packages", "cli", "src", "main.ts"), ...args],
-    {
-      env: { ...process.env, ...env },
-    },
-  );
+  const out = execFileSync(process.execPath, [CLI_BIN, ...args], { env: { ...process.env, ...env } });
   return JSON.parse(out.toString()) as T;
 }
 
