@@ -27,6 +27,7 @@ export {
   ChunkWriter,
   type WriteOptions,
   type WriteResult,
+  WriteSession,
   type WrittenChunk,
 } from "./engine/chunk-writer.js";
 export {

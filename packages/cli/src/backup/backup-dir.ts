@@ -11,7 +11,7 @@ import { createReadStream } from "node:fs";
 import { hostname } from "node:os";
 import { resolve } from "node:path";
 import type { BackupFileEntry, ChunkRef } from "@enigma/manifest";
-import { type Engine, proposeOrThrow } from "@enigma/server";
+import { type Engine, proposeOrThrow, WriteSession } from "@enigma/server";
 import { IntegrityChain } from "./chain.js";
 import { walkTree } from "./walk.js";
 
@@ -76,6 +76,8 @@ export async function backupDirectory(
   }
 
   const chain = new IntegrityChain(engine.keyring.chainKey, backupId);
+  // Files are committed in batches: a chunk shared by two files of one batch is uploaded once.
+  const session = new WriteSession();
   let batch: BackupFileEntry[] = [];
   let batchChunks = 0;
   const flush = async () => {
@@ -83,6 +85,7 @@ export async function backupDirectory(
     await proposeOrThrow(engine.committer, { type: "AddBackupFiles", backupId, files: batch, atMs: now() });
     batch = [];
     batchChunks = 0;
+    session.clear();
   };
   const stats = {
     files: 0,

@@ -11,6 +11,7 @@ import { resolve } from "node:path";
 import { createKeystore } from "@enigma/crypto";
 import { loadConfig, startNode, toSettings } from "@enigma/server";
 import pino from "pino";
+import pretty from "pino-pretty";
 import type { Context } from "../context.js";
 
 export const DEV_PASSPHRASE_FILE = ".passphrase";
@@ -39,9 +40,9 @@ export async function serveCommand(ctx: Context, flags: ServeFlags, signal: Abor
         paths: ["*.secretKey", "*.secret_key", "*.passphrase", "*.authorization"],
         censor: "<redacted>",
       },
-      ...(process.stderr.isTTY ? { transport: { target: "pino-pretty", options: { destination: 2 } } } : {}),
     },
-    process.stderr.isTTY ? undefined : pino.destination(2),
+    // Pretty only for a human at a terminal; JSON lines otherwise. In-thread (no transport worker).
+    process.stderr.isTTY ? pretty({ destination: 2, colorize: true }) : pino.destination(2),
   );
 
   let passphrase = ctx.globals.passphrase ?? env.ENIGMA_PASSPHRASE;

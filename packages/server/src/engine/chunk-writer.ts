@@ -13,6 +13,10 @@ import type { ChunkRef, Manifest } from "@enigma/manifest";
 import type { Distributor } from "@enigma/storage";
 import type { Keyring } from "./keys.js";
 
+/** How often and how long a writer waits for GC to finish with a chunk it needs to upload again. */
+const DELETING_POLL_MS = 100;
+const DELETING_WAIT_MAX_MS = 60_000;
+
 export interface ChunkWriterSettings {
   readonly chunking: { readonly strategy: "fastcdc" | "fixed"; readonly avgBytes: number };
   readonly compressionLevel: number | undefined;
@@ -28,7 +32,21 @@ export interface WrittenChunk {
   readonly deduped: boolean;
 }
 
+/**
+ * Chunks uploaded but not yet committed, shared by several writes (e.g. every file of one backup,
+ * whose commands are batched): a duplicate reuses the pending upload instead of uploading again.
+ * Clear it once the referencing command committed (the manifest then knows the chunks).
+ */
+export class WriteSession {
+  readonly pending = new Map<string, Promise<ChunkRef>>();
+
+  clear(): void {
+    this.pending.clear();
+  }
+}
+
 export interface WriteOptions {
+  readonly session?: WriteSession;
   readonly sha3?: boolean;
   /** Called in stream order once each chunk is durable. Awaited: it applies backpressure. */
   readonly onChunk?: (chunk: WrittenChunk, seq: number) => void | Promise<void>;
@@ -78,8 +96,8 @@ export class ChunkWriter {
       }
     }
     const current = this.#keyring.current();
-    // Chunks uploaded earlier in this same stream, not yet committed: duplicates reuse the upload.
-    const pending = new Map<string, Promise<ChunkRef>>();
+    // Chunks uploaded earlier in this stream (or session), not yet committed: duplicates reuse the upload.
+    const pending = opts.session?.pending ?? new Map<string, Promise<ChunkRef>>();
     const isKnown = (hashHex: string) => pending.has(hashHex) || this.#manifest.hasLiveChunk(hashHex);
     const chunks: ChunkRef[] = [];
     const sha3s: (Buffer | undefined)[] = [];
@@ -123,18 +141,20 @@ export class ChunkWriter {
           const sealed = c.sealed;
           uploadedChunks++;
           uploadedBytes += sealed.length;
-          const upload = this.#distributor.putChunk(c.nameTagHex, sealed).then((locations): ChunkRef => {
-            c.release();
-            return {
-              hash: c.hashHex,
-              size: c.size,
-              sealedSize: sealed.length,
-              keyId: c.keyId,
-              compressed: c.compressed,
-              nameTag: c.nameTagHex,
-              locations,
-            };
-          });
+          const upload = this.#awaitNotDeleting(c.hashHex)
+            .then(() => this.#distributor.putChunk(c.nameTagHex, sealed))
+            .then((locations): ChunkRef => {
+              c.release();
+              return {
+                hash: c.hashHex,
+                size: c.size,
+                sealedSize: sealed.length,
+                keyId: c.keyId,
+                compressed: c.compressed,
+                nameTag: c.nameTagHex,
+                locations,
+              };
+            });
           pending.set(c.hashHex, upload);
           window.push(upload.then((ref) => ({ ref, sha3: c.sha3, deduped: false })));
         }
@@ -157,6 +177,19 @@ export class ChunkWriter {
       uploadedBytes,
       dedupedChunks,
     };
+  }
+
+  /**
+   * A chunk GC has fenced (`deleting`) must not be uploaded until GC forgot it: the backend key is
+   * the same, so GC's pending delete would remove our fresh copy. Waits, bounded.
+   */
+  async #awaitNotDeleting(hashHex: string): Promise<void> {
+    for (let waited = 0; this.#manifest.getChunk(hashHex)?.state === "deleting"; waited += DELETING_POLL_MS) {
+      if (waited >= DELETING_WAIT_MAX_MS) {
+        throw new Error(`chunk ${hashHex.slice(0, 12)} is being garbage-collected; retry later`);
+      }
+      await new Promise((r) => setTimeout(r, DELETING_POLL_MS));
+    }
   }
 
   /** The manifest's row for a chunk the pipeline skipped as already stored. */
