@@ -106,6 +106,7 @@ export async function backupDirectory(
         createReadStream(e.absPath, { highWaterMark: READ_HIGH_WATER_MARK_BYTES }),
         {
           sha3: true,
+          session,
           ...(hooks.signal ? { signal: hooks.signal } : {}),
           onChunk: (c) => {
             chain.push(Buffer.from(c.ref.hash, "hex"), c.sha3 ?? Buffer.alloc(0));
