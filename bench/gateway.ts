@@ -1,0 +1,95 @@
+/**
+ * Gateway data path: PUT and GET of one large object through one node (local backend, encryption
+ * on) vs a plain node:http server that streams SHA-256 + AES-256-GCM over the same bytes; peak RSS
+ * of the node during the PUT.
+ */
+import { createCipheriv, createHash, randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Figure } from "./figure.js";
+import { uniqueStream } from "./support/data.js";
+import { createBucket, get, newAgent, put, type Target } from "./support/http.js";
+import { ACCESS_KEY, peakRssBytes, SECRET_KEY, startNode } from "./support/node-process.js";
+
+const MiB = 1024 * 1024;
+
+/** The reference: what a gateway minimally must do per byte (hash + encrypt), nothing else. */
+async function startReference(objectBytes: number) {
+  const key = randomBytes(32);
+  const server = createServer((req, res) => {
+    const cipher = createCipheriv("aes-256-gcm", key, randomBytes(12));
+    if (req.method === "PUT") {
+      const sha = createHash("sha256");
+      req.on("data", (b: Buffer) => {
+        sha.update(b);
+        cipher.update(b);
+      });
+      req.on("end", () => {
+        sha.digest();
+        res.writeHead(200).end();
+      });
+      return;
+    }
+    res.writeHead(200, { "content-length": String(objectBytes) });
+    const src = uniqueStream(objectBytes, 7);
+    src.on("data", (b: Buffer) => {
+      cipher.update(b);
+      if (!res.write(b)) src.pause();
+    });
+    res.on("drain", () => src.resume());
+    src.on("end", () => res.end());
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return { port: (server.address() as AddressInfo).port, close: () => new Promise((r) => server.close(r)) };
+}
+
+async function timed(bytes: number, fn: () => Promise<unknown>): Promise<number> {
+  const t0 = performance.now();
+  await fn();
+  return bytes / 1e6 / ((performance.now() - t0) / 1000);
+}
+
+export async function runGatewayBench(opts: { quick: boolean; log: (s: string) => void }): Promise<Figure[]> {
+  const objectBytes = (opts.quick ? 256 : 1024) * MiB;
+  const dir = mkdtempSync(join(tmpdir(), "enigma-bench-gw-"));
+  const node = await startNode(dir);
+  const ref = await startReference(objectBytes);
+  try {
+    const agent = newAgent(4);
+    const gw: Target = {
+      port: node.s3Port,
+      accessKeyId: ACCESS_KEY,
+      secretAccessKey: SECRET_KEY,
+      region: "us-east-1",
+      agent,
+    };
+    const rf: Target = { ...gw, port: ref.port };
+    await createBucket(gw, "bench");
+    const refPut = await timed(objectBytes, () =>
+      put(rf, "/bench/ref", uniqueStream(objectBytes, 1), objectBytes),
+    );
+    const gwPut = await timed(objectBytes, async () => {
+      const status = await put(gw, "/bench/big", uniqueStream(objectBytes, 2), objectBytes);
+      if (status !== 200) throw new Error(`gateway PUT: ${status}`);
+    });
+    const rss = peakRssBytes(node.child.pid!);
+    const refGet = await timed(objectBytes, () => get(rf, "/bench/ref"));
+    const gwGet = await timed(objectBytes, () => get(gw, "/bench/big"));
+    opts.log(
+      `gateway PUT ${gwPut.toFixed(0)} MB/s (reference ${refPut.toFixed(0)}), GET ${gwGet.toFixed(0)} MB/s (reference ${refGet.toFixed(0)}), peak RSS ${(rss / MiB).toFixed(0)} MiB over a ${objectBytes / MiB} MiB PUT`,
+    );
+    agent.destroy();
+    return [
+      { name: "gateway.put", value: gwPut, unit: "MB/s", reference: refPut, ratio: gwPut / refPut },
+      { name: "gateway.get", value: gwGet, unit: "MB/s", reference: refGet, ratio: gwGet / refGet },
+      { name: "gateway.put_peak_rss", value: rss / MiB, unit: "MiB", reference: 256, ratio: rss / MiB / 256 },
+    ];
+  } finally {
+    await ref.close();
+    await node.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

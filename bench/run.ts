@@ -1,0 +1,108 @@
+/**
+ * `pnpm bench [--quick] [--only a,b]`: every figure with the reference it is compared to, measured
+ * in the same run (this machine is shared and noisy: ratios, not absolute times, are the point).
+ * Writes bench/results/latest.json and prints a markdown table. Exits non-zero only if it could
+ * not run; no figure is pass/fail.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { runPipelineBench } from "../packages/chunker/bench/pipeline.bench.js";
+import type { Figure } from "./figure.js";
+import { runGatewayBench } from "./gateway.js";
+import { runSmallObjectBench } from "./small.js";
+import { REPO_ROOT } from "./support/node-process.js";
+
+const args = process.argv.slice(2);
+const quick = args.includes("--quick");
+const onlyAt = args.indexOf("--only");
+const only = onlyAt >= 0 ? new Set((args[onlyAt + 1] ?? "").split(",")) : undefined;
+const log = (s: string) => process.stderr.write(`${s}\n`);
+
+type Suite = { readonly name: string; run(): Promise<Figure[]> };
+
+/** Optional suites live next to the code they measure; absent ones are reported, not fatal. */
+async function optional(
+  name: string,
+  modulePath: string,
+  exportName: string,
+  expected: string[],
+): Promise<Suite> {
+  return {
+    name,
+    async run() {
+      let mod: Record<string, unknown>;
+      try {
+        mod = (await import(modulePath)) as Record<string, unknown>;
+      } catch (err) {
+        const reason = `not available: ${(err as Error).message.split("\n")[0]}`;
+        return expected.map((n) => ({
+          name: n,
+          value: 0,
+          unit: "",
+          reference: null,
+          ratio: null,
+          skipped: reason,
+        }));
+      }
+      const fn = mod[exportName] as (o: { quick: boolean; log: typeof log }) => Promise<Figure[]>;
+      return fn({ quick, log });
+    },
+  };
+}
+
+const suites: Suite[] = [
+  {
+    name: "pipeline",
+    async run() {
+      const figs = await runPipelineBench({ quick, log });
+      const single = figs.find((f) => f.name === "pipeline workers=0");
+      const workers = figs.find((f) => /^pipeline workers=\d+$/.test(f.name) && f !== single);
+      const out: Figure[] = [];
+      if (single) out.push({ ...single, name: "pipeline.single" });
+      if (workers) out.push({ ...workers, name: "pipeline.workers" });
+      return out;
+    },
+  },
+  { name: "gateway", run: () => runGatewayBench({ quick, log }) },
+  { name: "small", run: () => runSmallObjectBench({ quick, log }) },
+  await optional("list", "../packages/server/bench/list.bench.js", "runListBench", ["list.delimiter_100k"]),
+  await optional("cluster", "../test/cluster/bench.js", "runClusterBench", [
+    "small.put.cluster",
+    "small.get.cluster",
+    "raft.commit.64",
+    "raft.commit.1",
+    "failover.median",
+  ]),
+];
+
+const figures: Figure[] = [];
+let failed = 0;
+for (const suite of suites) {
+  if (only && !only.has(suite.name)) continue;
+  log(`── ${suite.name}`);
+  try {
+    figures.push(...(await suite.run()));
+  } catch (err) {
+    failed++;
+    log(`bench ${suite.name} could not run: ${(err as Error).stack ?? err}`);
+  }
+}
+
+const fmt = (v: number | null) => (v === null ? "" : v >= 100 ? v.toFixed(0) : v.toFixed(2));
+const lines = [
+  `| figure | value | unit | reference | ratio |`,
+  `|---|---:|---|---:|---:|`,
+  ...figures.map((f) =>
+    f.skipped
+      ? `| ${f.name} | — | | | ${f.skipped} |`
+      : `| ${f.name} | ${fmt(f.value)} | ${f.unit} | ${fmt(f.reference)} | ${fmt(f.ratio)} |`,
+  ),
+];
+process.stdout.write(`${lines.join("\n")}\n`);
+const outDir = join(REPO_ROOT, "bench", "results");
+mkdirSync(outDir, { recursive: true });
+writeFileSync(
+  join(outDir, "latest.json"),
+  `${JSON.stringify({ quick, at: new Date().toISOString(), figures }, null, 2)}\n`,
+);
+process.exit(failed > 0 && figures.length === 0 ? 1 : 0);
