@@ -2,6 +2,9 @@
 // in-memory storage. Curated by hand; nothing internal is re-exported.
 
 export { bootstrapState } from "./bootstrap.js";
+export type { ConfChange, ConfChangeEntry, ConfChangeType } from "./conf-change.js";
+export { applyConfChange } from "./conf-change.js";
+export { decodeConfChangeEntry, encodeConfChangeEntry } from "./conf-change-codec.js";
 export type { Config, TestMutation } from "./config.js";
 export {
   DEFAULT_ELECTION_TICKS,
@@ -13,9 +16,6 @@ export {
   DEFAULT_MAX_SIZE_PER_MSG_BYTES,
   DEFAULT_MAX_UNCOMMITTED_ENTRIES_BYTES,
 } from "./config.js";
-export type { ConfChange, ConfChangeEntry, ConfChangeType } from "./conf-change.js";
-export { applyConfChange } from "./conf-change.js";
-export { decodeConfChangeEntry, encodeConfChangeEntry } from "./conf-change-codec.js";
 export {
   describeEntry,
   describeMessage,
@@ -46,4 +46,4 @@ export type {
   SnapshotMetadata,
   SoftState,
 } from "./types.js";
-export { CAMPAIGN_TRANSFER, entrySizeBytes, NONE } from "./types.js";
+export { entrySizeBytes, MESSAGE_TYPES, NONE } from "./types.js";
