@@ -20,6 +20,15 @@ export type CryptoErrorCode =
   | "NotCanonical"
   | "AgeFailed"
   | "AgeDecryptFailed"
+  // Key providers (providers/): a vault that cannot be reached, refuses us, lacks a secret, already
+  // has one, holds one we cannot parse or verify, answers unexpectedly, or cannot do what was asked.
+  | "VaultUnreachable"
+  | "PermissionDenied"
+  | "SecretNotFound"
+  | "SecretExists"
+  | "SecretCorrupt"
+  | "VaultError"
+  | "Unsupported"
   | SealErrorCode
   | "Internal";
 

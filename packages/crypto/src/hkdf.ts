@@ -12,6 +12,14 @@ export const SCHEME = {
   dataKeyAad: "enigma-ha/v1/data-key",
   credentialAad: "enigma-ha/v1/credential",
   chainInit: "enigma-ha/v1/chain-init",
+  /** Root of a vault-held provider key: HKDF(rootInput ‖ ML-KEM ss) (providers/key-record.ts). */
+  providerKeyRoot: "enigma-ha/v1/provider-key-root",
+  /** 16-byte check value stored next to a provider key, to detect a damaged or foreign record. */
+  providerKeyCheck: "enigma-ha/v1/provider-key-check",
+  /** MAC key (from the identity root) authenticating provider keys after the first. */
+  providerKeyAuth: "enigma-ha/v1/provider-key-auth",
+  /** Wraps the key set in a passphrase-protected key-set file (format v2, providers/keyset-file.ts). */
+  keySetFileWrap: "enigma-ha/v2/keyset-file-wrap",
 } as const;
 
 export const DERIVED_KEY_BYTES = 32;

@@ -29,6 +29,37 @@ export { Keyring } from "./keyring.js";
 export type { CreateKeystoreOptions, KeyMaterial, KeystoreInfo } from "./keystore.js";
 export { createKeystore, inspectKeystore, KEYSTORE_FILE_MODE, Keystore, openKeystore } from "./keystore.js";
 export { KEYSTORE_FILE_BYTES } from "./keystore-format.js";
+export type { AwsSecretsManagerProviderOptions } from "./providers/aws-secrets-manager.js";
+export { AwsSecretsManagerProvider } from "./providers/aws-secrets-manager.js";
+export type { AzureKeyVaultProviderOptions } from "./providers/azure-key-vault.js";
+export { AzureKeyVaultProvider } from "./providers/azure-key-vault.js";
+export type { GcpSecretManagerProviderOptions } from "./providers/gcp-secret-manager.js";
+export { GcpSecretManagerProvider } from "./providers/gcp-secret-manager.js";
+export type {
+  KeyProvider,
+  KeyProviderCreateOptions,
+  KeyProviderKind,
+  ProviderKeyDerivation,
+  ProviderKeyInfo,
+  ProviderKeys,
+} from "./providers/key-provider.js";
+export { KEY_PROVIDER_KINDS } from "./providers/key-provider.js";
+export type { KeySet } from "./providers/key-record.js";
+export { wipeKeySet } from "./providers/key-record.js";
+export type { LocalKeystoreProviderOptions } from "./providers/local-keystore-provider.js";
+export { LocalKeystoreProvider } from "./providers/local-keystore-provider.js";
+export type { MigrationResult } from "./providers/migrate.js";
+export { migrateKeySet } from "./providers/migrate.js";
+export type { KeyProviderSettings, OpenKeyProviderOptions } from "./providers/open-key-provider.js";
+export { openKeyProvider } from "./providers/open-key-provider.js";
+export type { KeyProviderErrorCode } from "./providers/provider-error.js";
+export { isKeyProviderError, KeyProviderError } from "./providers/provider-error.js";
+export type { VaultClientLimits } from "./providers/secret-store.js";
+export {
+  DEFAULT_SECRET_PREFIX,
+  secretPrefixProblem,
+  VaultKeyProvider,
+} from "./providers/vault-key-provider.js";
 export type { OpenedChunk, SealErrorCode, SealedHeader, SealInput } from "./seal.js";
 export {
   chunkNameTag,

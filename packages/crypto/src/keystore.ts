@@ -129,6 +129,29 @@ export async function createKeystore(
   passphrase: string,
   opts: CreateKeystoreOptions = {},
 ): Promise<Keystore> {
+  const { info, root } = await createKeystoreRoot(path, passphrase, opts);
+  try {
+    return Keystore.fromRoot(info, root);
+  } finally {
+    wipe(root);
+  }
+}
+
+/** An opened keystore's public facts and root secret; the caller wipes `root` when done. */
+export interface KeystoreRoot {
+  readonly info: KeystoreInfo;
+  readonly root: Buffer;
+}
+
+/**
+ * `createKeystore`, returning the root instead of the derived keys. @internal — for the local key
+ * provider (providers/local-keystore-provider.ts), which exports the root when migrating to a vault.
+ */
+export async function createKeystoreRoot(
+  path: string,
+  passphrase: string,
+  opts: CreateKeystoreOptions = {},
+): Promise<KeystoreRoot> {
   if (passphrase.length === 0) throw new CryptoError("BadParams", "keystore passphrase must not be empty");
   const argon2: Argon2Params = { ...DEFAULT_ARGON2_PARAMS, ...opts.argon2 };
   const problem = argon2ParamsProblem(argon2);
@@ -163,10 +186,11 @@ export async function createKeystore(
   wipe(seed, wrapKey, stretched, sharedSecret);
   try {
     await writeFileExclusive(path, file, KEYSTORE_FILE_MODE);
-    return Keystore.fromRoot({ keystoreId: keystoreId.toString("hex"), createdAtMs, argon2 }, root);
-  } finally {
+  } catch (err) {
     wipe(root);
+    throw err;
   }
+  return { info: { keystoreId: keystoreId.toString("hex"), createdAtMs, argon2 }, root };
 }
 
 /**
@@ -174,6 +198,16 @@ export async function createKeystore(
  * checksum, unknown version, out-of-range Argon2 parameters) or WrongPassphrase. Never writes.
  */
 export async function openKeystore(path: string, passphrase: string): Promise<Keystore> {
+  const { info, root } = await openKeystoreRoot(path, passphrase);
+  try {
+    return Keystore.fromRoot(info, root);
+  } finally {
+    wipe(root);
+  }
+}
+
+/** `openKeystore`, returning the root; the caller wipes it. @internal — see `createKeystoreRoot`. */
+export async function openKeystoreRoot(path: string, passphrase: string): Promise<KeystoreRoot> {
   const ks = await readKeystoreFile(path);
   const stretched = await deriveArgon2(passphrase, ks.salt, ks.argon2);
   const wrapKey = hkdf32(stretched, ks.keystoreId, SCHEME.seedWrap);
@@ -202,11 +236,7 @@ export async function openKeystore(path: string, passphrase: string): Promise<Ke
   const sharedSecret = ml_kem768.decapsulate(ks.kemCiphertext, secretKey);
   const root = rootSecret(stretched, sharedSecret, ks.keystoreId);
   wipe(secretKey, sharedSecret, stretched);
-  try {
-    return Keystore.fromRoot(infoOf(ks), root);
-  } finally {
-    wipe(root);
-  }
+  return { info: infoOf(ks), root };
 }
 
 /** Reads the public header (id, creation time, Argon2 costs) without the passphrase. */

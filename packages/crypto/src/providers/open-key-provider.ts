@@ -1,0 +1,93 @@
+/**
+ * Config → KeyProvider. Mirrors the `[enigma]` options (key_provider, keyfile_path, aws_region,
+ * vault_url, gcp_project_id, secret_prefix). It only constructs: nothing is read and no SDK is
+ * loaded until the caller runs open() / create() (ARCHITECTURE §6; open-key-provider.test.ts).
+ */
+import type { Argon2Params } from "../argon2-params.js";
+import { AwsSecretsManagerProvider, type AwsSecretsManagerProviderOptions } from "./aws-secrets-manager.js";
+import { AzureKeyVaultProvider, type AzureKeyVaultProviderOptions } from "./azure-key-vault.js";
+import { GcpSecretManagerProvider, type GcpSecretManagerProviderOptions } from "./gcp-secret-manager.js";
+import { KEY_PROVIDER_KINDS, type KeyProvider, type KeyProviderKind } from "./key-provider.js";
+import { LocalKeystoreProvider } from "./local-keystore-provider.js";
+import { KeyProviderError } from "./provider-error.js";
+import type { VaultClientLimits } from "./secret-store.js";
+
+/** The `[enigma]` options, as the server's settings name them. */
+export interface KeyProviderSettings {
+  readonly keyProvider: KeyProviderKind;
+  /** local: the keystore file (absolute, or as the caller resolved it). */
+  readonly keyfilePath?: string;
+  /** aws-secretsmanager: optional; the AWS chain decides when absent. */
+  readonly awsRegion?: string;
+  /** azure-keyvault: required, https://<name>.vault.azure.net */
+  readonly vaultUrl?: string;
+  /** gcp-secretmanager: required. */
+  readonly gcpProjectId?: string;
+  /** Vault providers: secrets are `{prefix}-{key id}` and `{prefix}-current`; default "enigma". */
+  readonly secretPrefix?: string;
+}
+
+export interface OpenKeyProviderOptions {
+  /** local: the passphrase, or a function asked once when it is first needed. */
+  readonly passphrase?: string | (() => Promise<string>);
+  /** local: Argon2id costs for files it writes. */
+  readonly argon2?: Partial<Argon2Params>;
+  /** Vault providers: per-request timeout and retries. */
+  readonly limits?: VaultClientLimits;
+  /** Provider-specific extras (endpoints, explicit credentials): tests and private endpoints. */
+  readonly aws?: Partial<AwsSecretsManagerProviderOptions>;
+  readonly azure?: Partial<AzureKeyVaultProviderOptions>;
+  readonly gcp?: Partial<GcpSecretManagerProviderOptions>;
+}
+
+export function openKeyProvider(
+  settings: KeyProviderSettings,
+  opts: OpenKeyProviderOptions = {},
+): KeyProvider {
+  const kind = settings.keyProvider;
+  const bad = (message: string) =>
+    new KeyProviderError(kind, "BadParams", undefined, `key_provider = "${kind}": ${message}`);
+  const prefix = settings.secretPrefix === undefined ? {} : { secretPrefix: settings.secretPrefix };
+  const limits = opts.limits ?? {};
+  switch (kind) {
+    case "local": {
+      if (!settings.keyfilePath) throw bad("keyfile_path is required");
+      if (opts.passphrase === undefined) throw bad("a keystore passphrase is required");
+      return new LocalKeystoreProvider({
+        path: settings.keyfilePath,
+        passphrase: opts.passphrase,
+        ...(opts.argon2 === undefined ? {} : { argon2: opts.argon2 }),
+      });
+    }
+    case "aws-secretsmanager":
+      return new AwsSecretsManagerProvider({
+        ...limits,
+        ...prefix,
+        ...(settings.awsRegion === undefined ? {} : { region: settings.awsRegion }),
+        ...opts.aws,
+      });
+    case "azure-keyvault": {
+      const vaultUrl = settings.vaultUrl;
+      if (!vaultUrl) throw bad("vault_url is required (https://<vault>.vault.azure.net)");
+      if (!/^https:\/\/[^/\s]+\/?$/.test(vaultUrl))
+        throw bad(`vault_url must be an https:// vault URL, got ${JSON.stringify(vaultUrl)}`);
+      return new AzureKeyVaultProvider({ ...limits, ...prefix, ...opts.azure, vaultUrl });
+    }
+    case "gcp-secretmanager": {
+      const projectId = settings.gcpProjectId;
+      if (!projectId) throw bad("gcp_project_id is required");
+      if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(projectId))
+        throw bad(`gcp_project_id is not a project id or number: ${JSON.stringify(projectId)}`);
+      return new GcpSecretManagerProvider({ ...limits, ...prefix, ...opts.gcp, projectId });
+    }
+    default: {
+      const never: never = kind;
+      throw new KeyProviderError(
+        "local",
+        "BadParams",
+        undefined,
+        `key_provider must be one of ${KEY_PROVIDER_KINDS.join(", ")}, got ${JSON.stringify(never)}`,
+      );
+    }
+  }
+}
