@@ -18,6 +18,12 @@ import { backupCommand } from "./commands/backup.js";
 import { initCommand } from "./commands/init.js";
 import { restoreCommand } from "./commands/restore.js";
 import { serveCommand } from "./commands/serve.js";
+import {
+  snapshotConfirmGcCommand,
+  snapshotCreateCommand,
+  snapshotRestoreCommand,
+  snapshotVerifyCommand,
+} from "./commands/snapshot.js";
 import { verifyCommand } from "./commands/verify.js";
 import { type Context, createContext, type GlobalOptions } from "./context.js";
 import { toExit } from "./errors.js";
@@ -125,6 +131,71 @@ keys
   .command("list")
   .description("list data keys")
   .action(run((ctx) => keysListCommand(ctx)));
+
+const snapshot = program
+  .command("snapshot")
+  .description("signed node-state snapshots (verify before restore)");
+snapshot
+  .command("create")
+  .description("online snapshot of this node's manifest and Raft metadata, signed with Ed25519")
+  .option(
+    "--out <file-or-dir>",
+    "output file, or a directory for the content-addressed default name (default .)",
+  )
+  .option("--sign-with <keyfile>", "sign with this Ed25519 private key (PEM) instead of the node's own key")
+  .option(
+    "--age-recipient <recipient...>",
+    "age-encrypt the snapshot to these recipients (age1… or age1pq1…)",
+  )
+  .action(
+    run((ctx, flags: { out?: string; signWith?: string; ageRecipient?: string[] }) =>
+      snapshotCreateCommand(ctx, flags),
+    ),
+  );
+snapshot
+  .command("verify <file>")
+  .description("check the signature and every artifact hash; writes nothing")
+  .option(
+    "--trusted-keys <file>",
+    "JSON array of trusted public keys (default: this node's key, else the declared one)",
+  )
+  .option("--age-identity <file...>", "age identity file(s) for an encrypted snapshot")
+  .action(
+    run((ctx, file: string, flags: { trustedKeys?: string; ageIdentity?: string[] }) =>
+      snapshotVerifyCommand(ctx, file, flags),
+    ),
+  );
+snapshot
+  .command("restore <file>")
+  .description("verify, then replace this node's manifest (stop the node first); GC stays paused")
+  .option("--mode <mode>", "reseed (rejoin this cluster) or new-cluster (disaster recovery)", "reseed")
+  .option("--cluster-id <id>", "new-cluster mode: the new cluster id (default: random)")
+  .option("--target <db>", "manifest database to replace (default [enigma] db_path)")
+  .option("--trusted-keys <file>", "JSON array of trusted public keys")
+  .option("--age-identity <file...>", "age identity file(s) for an encrypted snapshot")
+  .option("--allow-shrink", "restore even if the snapshot holds far fewer rows than the current state")
+  .option("--force-unverified", "restore despite a bad signature or untrusted signer (logged loudly)")
+  .action(
+    run(
+      (
+        ctx,
+        file: string,
+        flags: {
+          mode?: string;
+          clusterId?: string;
+          target?: string;
+          trustedKeys?: string;
+          ageIdentity?: string[];
+          allowShrink?: boolean;
+          forceUnverified?: boolean;
+        },
+      ) => snapshotRestoreCommand(ctx, file, flags),
+    ),
+  );
+snapshot
+  .command("confirm-gc")
+  .description("confirm a restore and let GC delete again")
+  .action(run((ctx) => snapshotConfirmGcCommand(ctx)));
 
 program
   .command("serve")

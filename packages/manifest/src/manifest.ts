@@ -120,6 +120,15 @@ export class Manifest {
     this.#meta.setClusterId(clusterId);
   }
 
+  /**
+   * Disaster recovery only (snapshot restore as a new cluster, on a closed-off copy, never on a
+   * live replica: this is not a replicated command). New cluster id, old membership forgotten.
+   */
+  resetClusterIdentity(clusterId: string): void {
+    this.#open();
+    this.#meta.resetClusterIdentity(clusterId);
+  }
+
   // ---- buckets and objects ----
 
   listBuckets(): BucketInfo[] {

@@ -42,3 +42,31 @@ export { type DataKey, ensureDataKey, type Keyring, ManifestKeyring, rotateDataK
 export { type NodeOptions, type RunningNode, startNode } from "./node.js";
 export { type OpsHandlers, type RunningOps, splitHostPort, startOpsServer } from "./ops-http.js";
 export { EngineObjectService, type ObjectServiceOptions } from "./s3/object-service.js";
+export {
+  ARTIFACT_NAMES,
+  assertGcNotPaused,
+  type CreatedSnapshot,
+  type CreateSnapshotOptions,
+  confirmGcAfterRestore,
+  createNodeSnapshot,
+  createSnapshot,
+  describeDbFile,
+  ensureNodeSigningKey,
+  GC_PAUSED_FILE,
+  isSnapshotError,
+  loadAgeIdentities,
+  loadNodePublicKey,
+  loadTrustedKeys,
+  type RestoreMode,
+  type RestoreOptions as SnapshotRestoreOptions,
+  type RestoreReport as SnapshotRestoreReport,
+  readGcPause,
+  restoreSnapshot,
+  SnapshotError,
+  type SnapshotErrorCode,
+  type SnapshotManifest,
+  snapshotManifestDb,
+  type VerifyOptions,
+  type VerifyReport,
+  verifySnapshot,
+} from "./snapshot/index.js";

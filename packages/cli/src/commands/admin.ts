@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { encryptCredential, openKeystore } from "@enigma/crypto";
 import {
+  assertGcNotPaused,
   describeConfig,
   formatBytes,
   loadConfig,
@@ -112,6 +113,8 @@ export async function gcCommand(ctx: Context, flags: { dryRun?: boolean; grace?:
   const settings = ctx.settings();
   const graceMs = flags.grace !== undefined ? parseDurationMs(flags.grace) : settings.gcGraceMs;
   if (graceMs === undefined) throw new CliError(ExitCode.Usage, `--grace: not a duration: ${flags.grace}`);
+  // After a node-state restore, chunks newer than the restored manifest would look orphaned.
+  if (!flags.dryRun) assertGcNotPaused(settings.raft.dataDir);
   const engine = await ctx.engine();
   const r = await runGc(engine, { dryRun: Boolean(flags.dryRun), graceMs });
   ctx.out.result(r, () =>

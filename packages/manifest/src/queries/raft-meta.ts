@@ -13,12 +13,16 @@ interface MetaRow {
 export class RaftMetaQueries {
   readonly #get: Database.Statement<[], MetaRow>;
   readonly #setClusterId: Database.Statement<[string]>;
+  readonly #resetCluster: Database.Statement<[string]>;
 
   constructor(db: Database.Database) {
     this.#get = db.prepare(
       "SELECT applied_index, applied_term, membership, membership_index, cluster_id FROM raft_meta WHERE id = 1",
     );
     this.#setClusterId = db.prepare("UPDATE raft_meta SET cluster_id = ? WHERE id = 1");
+    this.#resetCluster = db.prepare(
+      "UPDATE raft_meta SET cluster_id = ?, membership = NULL, membership_index = 0 WHERE id = 1",
+    );
   }
 
   raftMeta(): RaftMeta {
@@ -41,5 +45,15 @@ export class RaftMetaQueries {
       throw new ManifestError("InvalidArgument", `manifest belongs to cluster ${current}, not ${clusterId}`);
     }
     this.#setClusterId.run(clusterId);
+  }
+
+  /**
+   * Disaster recovery only: makes this database the seed of a new cluster. Replaces the cluster id
+   * and forgets the old cluster's membership (the new cluster's bootstrap records its own); the
+   * applied index and term stay, so the new log starts after them.
+   */
+  resetClusterIdentity(clusterId: string): void {
+    if (clusterId.length === 0) throw new ManifestError("InvalidArgument", "cluster id must not be empty");
+    this.#resetCluster.run(clusterId);
   }
 }
