@@ -1,6 +1,6 @@
 // The S3 front end: handler + server, the port it needs, and helpers the port's implementer reuses.
 
-export { checksumBase64 } from "./checksums/hasher.js";
+export { type ChecksumHasher, checksumBase64, createChecksumHasher } from "./checksums/hasher.js";
 export { compositeChecksum, multipartEtag } from "./checksums/multipart.js";
 export { isS3Error, S3_ERRORS, S3Error, type S3ErrorCode } from "./errors.js";
 export {

@@ -9,6 +9,14 @@
  */
 import type { Engine } from "@enigma/server";
 import { proposeOrThrow } from "@enigma/server";
+import { type SweepReport, sweepOrphans } from "@enigma/storage";
+
+/**
+ * The sweep removes backend objects the manifest does not know. A chunk is uploaded *before* the
+ * command referencing it commits, so an in-flight upload looks orphaned: the sweep's grace period
+ * must exceed the longest upload, whatever `--grace` says for the fenced phase.
+ */
+export const SWEEP_MIN_GRACE_MS = 60 * 60 * 1000;
 
 /** Chunks marked per command: bounds entry size and work redone after a crash. */
 export const GC_BATCH_CHUNKS = 500;
@@ -22,12 +30,31 @@ export interface GcReport {
   readonly forgotten: number;
   readonly freedBytes: number;
   readonly errors: readonly string[];
+  /** Backend objects the manifest does not know (left by failed writes). */
+  readonly sweep?: Omit<SweepReport, "orphans"> & { readonly graceMs: number };
 }
 
-export async function runGc(
-  engine: Engine,
-  opts: { dryRun: boolean; graceMs: number; nowMs?: number },
-): Promise<GcReport> {
+export interface GcOptions {
+  readonly dryRun: boolean;
+  readonly graceMs: number;
+  /** Also sweep backends for unknown objects older than this (undefined: no sweep). */
+  readonly sweepGraceMs?: number;
+  readonly nowMs?: number;
+}
+
+async function sweep(engine: Engine, opts: GcOptions, nowMs: number): Promise<GcReport["sweep"]> {
+  if (opts.sweepGraceMs === undefined) return undefined;
+  const { orphans: _listed, ...report } = await sweepOrphans({
+    backends: engine.backends,
+    isKnown: (nameTag) => engine.manifest.hasNameTag(nameTag),
+    graceMs: opts.sweepGraceMs,
+    nowMs,
+    dryRun: opts.dryRun,
+  });
+  return { ...report, graceMs: opts.sweepGraceMs };
+}
+
+export async function runGc(engine: Engine, opts: GcOptions): Promise<GcReport> {
   const nowMs = opts.nowMs ?? Date.now();
   const garbage = engine.manifest.listGarbageChunks({ olderThanMs: nowMs - opts.graceMs });
   if (opts.dryRun) {
@@ -40,6 +67,7 @@ export async function runGc(
       forgotten: 0,
       freedBytes: garbage.reduce((n, c) => n + c.sealedSize * Math.max(1, c.locations.length), 0),
       errors: [],
+      ...withSweep(await sweep(engine, opts, nowMs)),
     };
   }
   let marked = 0;
@@ -86,5 +114,10 @@ export async function runGc(
     forgotten,
     freedBytes,
     errors,
+    ...withSweep(await sweep(engine, opts, nowMs)),
   };
+}
+
+function withSweep(s: GcReport["sweep"]): { sweep?: NonNullable<GcReport["sweep"]> } {
+  return s ? { sweep: s } : {};
 }

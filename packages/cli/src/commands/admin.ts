@@ -9,7 +9,7 @@ import {
   proposeOrThrow,
   rotateDataKey,
 } from "@enigma/server";
-import { runGc } from "../backup/gc.js";
+import { runGc, SWEEP_MIN_GRACE_MS } from "../backup/gc.js";
 import { resolveBackup } from "../backup/resolve-backup.js";
 import type { Context } from "../context.js";
 import { CliError, ExitCode } from "../exit-codes.js";
@@ -109,24 +109,48 @@ export async function configCommand(ctx: Context, flags: { check?: string }) {
   );
 }
 
-export async function gcCommand(ctx: Context, flags: { dryRun?: boolean; grace?: string }) {
+export async function gcCommand(
+  ctx: Context,
+  flags: { dryRun?: boolean; grace?: string; sweep?: boolean; sweepGrace?: string },
+) {
   const settings = ctx.settings();
-  const graceMs = flags.grace !== undefined ? parseDurationMs(flags.grace) : settings.gcGraceMs;
-  if (graceMs === undefined) throw new CliError(ExitCode.Usage, `--grace: not a duration: ${flags.grace}`);
+  const duration = (flag: string, v: string | undefined, fallback: number) => {
+    if (v === undefined) return fallback;
+    const ms = parseDurationMs(v);
+    if (ms === undefined) throw new CliError(ExitCode.Usage, `${flag}: not a duration: ${v}`);
+    return ms;
+  };
+  const graceMs = duration("--grace", flags.grace, settings.gcGraceMs);
+  const sweepGraceMs = duration("--sweep-grace", flags.sweepGrace, Math.max(graceMs, SWEEP_MIN_GRACE_MS));
   // After a node-state restore, chunks newer than the restored manifest would look orphaned.
   if (!flags.dryRun) assertGcNotPaused(settings.raft.dataDir);
   const engine = await ctx.engine();
-  const r = await runGc(engine, { dryRun: Boolean(flags.dryRun), graceMs });
+  const r = await runGc(engine, {
+    dryRun: Boolean(flags.dryRun),
+    graceMs,
+    ...(flags.sweep !== false ? { sweepGraceMs } : {}),
+  });
+  const sweepLine = r.sweep
+    ? `sweep: ${r.sweep.scannedObjects} backend objects scanned, ${r.sweep.orphanObjects} unknown older than ${r.sweep.graceMs / 1000}s ` +
+      `(${formatBytes(r.sweep.orphanBytes)})${r.dryRun ? " would be" : ""} removed`
+    : "sweep: skipped";
   ctx.out.result(r, () =>
-    r.dryRun
-      ? `dry run: ${r.candidates} unreferenced chunks older than the grace period would be deleted (${formatBytes(r.freedBytes)})`
-      : [
-          `gc: ${r.marked} chunks marked, ${r.deletedBlobs} blobs deleted, ${r.forgotten} forgotten, ${formatBytes(r.freedBytes)} freed`,
-          ...r.errors.map((e) => `  error: ${e}`),
-        ].join("\n"),
+    [
+      r.dryRun
+        ? `dry run: ${r.candidates} unreferenced chunks older than the grace period would be deleted (${formatBytes(r.freedBytes)})`
+        : `gc: ${r.marked} chunks marked, ${r.deletedBlobs} blobs deleted, ${r.forgotten} forgotten, ${formatBytes(r.freedBytes)} freed`,
+      sweepLine,
+      ...r.errors.map((e) => `  error: ${e}`),
+      ...(r.sweep?.errors ?? []).map((e) => `  sweep error: [${e.provider}] ${e.key ?? ""} ${e.message}`),
+    ].join("\n"),
   );
-  if (r.errors.length)
-    throw new CliError(ExitCode.Storage, `${r.errors.length} chunk(s) could not be deleted; rerun gc`);
+  const sweepErrors = r.sweep?.errors.length ?? 0;
+  if (r.errors.length || sweepErrors) {
+    throw new CliError(
+      ExitCode.Storage,
+      `${r.errors.length + sweepErrors} object(s) could not be deleted; rerun gc`,
+    );
+  }
 }
 
 export async function encryptCredCommand(ctx: Context, value: string) {

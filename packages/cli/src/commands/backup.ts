@@ -1,6 +1,7 @@
 import { formatBytes } from "@enigma/server";
 import { backupDirectory } from "../backup/backup-dir.js";
 import { backupStream } from "../backup/backup-stream.js";
+import { readFd } from "../backup/fd-reader.js";
 import type { Context } from "../context.js";
 import { CliError, ExitCode } from "../exit-codes.js";
 
@@ -21,7 +22,7 @@ export async function backupCommand(
     if (!flags.name) throw new CliError(ExitCode.Usage, "--stdin needs --name NAME");
     const bar = ctx.out.progress("backup", 0, "bytes");
     try {
-      const s = await backupStream(engine, process.stdin, flags.name, { signal, onBytes: (n) => bar.add(n) });
+      const s = await backupStream(engine, readFd(0), flags.name, { signal, onBytes: (n) => bar.add(n) });
       bar.stop();
       ctx.out.result(s, () =>
         [

@@ -166,8 +166,11 @@ export class MultipartCommands {
     if (cmd.ifNoneMatch === true && current !== undefined) {
       refuse("PreconditionFailed", "If-None-Match: the key already exists");
     }
-    if (cmd.ifMatch !== undefined && (current === undefined || !etagMatches(current.etag, cmd.ifMatch))) {
-      refuse("PreconditionFailed", "If-Match: the current ETag differs");
+    if (cmd.ifMatch !== undefined) {
+      // S3: If-Match on a key that does not exist is 404 NoSuchKey, not 412.
+      if (current === undefined) refuse("NoSuchKey", "If-Match: the key does not exist");
+      if (!etagMatches(current.etag, cmd.ifMatch))
+        refuse("PreconditionFailed", "If-Match: the current ETag differs");
     }
     this.#deleteUpload.run(cmd.uploadId);
     if (current !== undefined) {

@@ -47,8 +47,11 @@ export class ObjectCommands {
     if (cmd.ifNoneMatch === true && head !== undefined) {
       refuse("PreconditionFailed", "If-None-Match: the key already exists");
     }
-    if (cmd.ifMatch !== undefined && (head === undefined || !etagMatches(head.etag, cmd.ifMatch))) {
-      refuse("PreconditionFailed", "If-Match: the current ETag differs");
+    if (cmd.ifMatch !== undefined) {
+      // S3: If-Match on a key that does not exist is 404 NoSuchKey, not 412.
+      if (head === undefined) refuse("NoSuchKey", "If-Match: the key does not exist");
+      if (!etagMatches(head.etag, cmd.ifMatch))
+        refuse("PreconditionFailed", "If-Match: the current ETag differs");
     }
     // Acquire before releasing: an overwrite with (partly) the same chunks never passes through 0.
     this.#refs.acquire(cmd.chunks);

@@ -146,9 +146,15 @@ export class MemoryObjectService implements ObjectService {
   }
 
   /** Test inspection: the stored object, or undefined. */
-  peek(bucket: string, key: string): { info: ObjectInfo; data: Buffer } | undefined {
+  peek(bucket: string, key: string): { info: ObjectInfo; data: Buffer; chunkSizes: number[] } | undefined {
     const stored = this.buckets.get(bucket)?.objects.get(key);
-    return stored === undefined ? undefined : { info: stored.info, data: Buffer.concat(stored.chunks) };
+    return stored === undefined
+      ? undefined
+      : {
+          info: stored.info,
+          data: Buffer.concat(stored.chunks),
+          chunkSizes: stored.chunks.map((c) => c.length),
+        };
   }
 
   /** Test setup without HTTP: stores `data` under `key` (the bucket must exist). */

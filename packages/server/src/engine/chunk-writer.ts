@@ -124,7 +124,6 @@ export class ChunkWriter {
       nameKey: this.#keyring.nameKey,
       sha3: opts.sha3 ?? false,
       ...(this.#pool ? { pool: this.#pool } : { workers: 0 }),
-      maxInFlight: this.#settings.uploadConcurrency,
       isKnown,
     });
     try {

@@ -8,11 +8,13 @@ import type { ApplyResult, Command, ObjectHeadInfo, ObjectMeta } from "@enigma/m
 import {
   type BucketInfo,
   type ByteRange,
+  type ChecksumHasher,
   type Checksums,
   type CompleteMultipartUploadInput,
   type CopyObjectInput,
   type CreateMultipartUploadInput,
   compositeChecksum,
+  createChecksumHasher,
   type DeleteOutcome,
   type ListEntry,
   type ListObjectsInput,
@@ -156,8 +158,12 @@ export class EngineObjectService implements ObjectService {
     this.#requireBucket(input.bucket);
     const src = this.#source(input.source);
     const checksums = (src.meta.checksums ?? {}) as Checksums;
+    // REPLACE swaps the metadata only: checksums and the part count describe the data, which is the same.
     const meta: ObjectMeta = input.metadata
-      ? toManifestMeta(input.metadata, checksums, src.meta.checksumType ?? "FULL_OBJECT")
+      ? {
+          ...toManifestMeta(input.metadata, checksums, src.meta.checksumType ?? "FULL_OBJECT"),
+          ...(src.meta.partsCount !== undefined ? { partsCount: src.meta.partsCount } : {}),
+        }
       : src.meta;
     const res = await this.#propose({
       type: "PutObject",
@@ -218,6 +224,7 @@ export class EngineObjectService implements ObjectService {
   async uploadPart(input: UploadPartInput): Promise<WriteResult> {
     this.#upload(input);
     const written = await this.#writeBody(input.body, MAX_PART_SIZE_BYTES);
+    const lastModifiedMs = this.#now();
     await this.#propose({
       type: "PutPart",
       uploadId: input.uploadId,
@@ -225,36 +232,43 @@ export class EngineObjectService implements ObjectService {
       size: written.size,
       etag: written.md5Hex,
       ...(Object.keys(written.checksums).length ? { checksums: written.checksums } : {}),
-      lastModifiedMs: this.#now(),
+      lastModifiedMs,
       chunks: written.chunks,
     });
-    return {
-      etag: written.md5Hex,
-      sizeBytes: written.size,
-      lastModifiedMs: this.#now(),
-      checksums: written.checksums,
-    };
+    return { etag: written.md5Hex, sizeBytes: written.size, lastModifiedMs, checksums: written.checksums };
   }
 
   async uploadPartCopy(input: UploadPartCopyInput): Promise<WriteResult> {
     await this.#barrier("linearizable");
-    this.#upload(input);
+    const upload = this.#upload(input);
     const src = this.#source(input.source);
     // The part's bytes are re-chunked (a range rarely starts on a chunk boundary) but chunks that
     // match stored ones are not uploaded again.
     const range = input.range ? { start: input.range.start, end: input.range.endInclusive + 1 } : undefined;
-    const plain = this.#engine.reader.read(src.chunks, range ? { range } : {});
-    const written = await this.#engine.writer.write(mapStorageErrors(plain));
+    const plain = mapStorageErrors(this.#engine.reader.read(src.chunks, range ? { range } : {}));
+    // An upload created with a checksum algorithm needs every part's checksum (CompleteMultipartUpload
+    // builds the COMPOSITE value from them), copied parts included.
+    const algorithm = upload.meta.checksumAlgorithm;
+    const hasher = algorithm ? createChecksumHasher(algorithm) : undefined;
+    const written = await this.#engine.writer
+      .write(hasher ? hashing(plain, hasher) : plain)
+      .catch((err: unknown) => {
+        throw mapStorageError(err);
+      });
+    const checksums: Checksums =
+      algorithm && hasher ? { [algorithm]: hasher.digest().toString("base64") } : {};
+    const lastModifiedMs = this.#now();
     await this.#propose({
       type: "PutPart",
       uploadId: input.uploadId,
       partNumber: input.partNumber,
       size: written.size,
       etag: written.md5Hex,
-      lastModifiedMs: this.#now(),
+      ...(algorithm ? { checksums } : {}),
+      lastModifiedMs,
       chunks: written.chunks,
     });
-    return { etag: written.md5Hex, sizeBytes: written.size, lastModifiedMs: this.#now(), checksums: {} };
+    return { etag: written.md5Hex, sizeBytes: written.size, lastModifiedMs, checksums };
   }
 
   async listParts(input: ListPartsInput): Promise<ListPartsResult> {
@@ -400,6 +414,13 @@ export class EngineObjectService implements ObjectService {
     // Only valid after the body iterated to the end without throwing (payload hash, trailer, MD5).
     const digests = body.digests();
     return { ...written, checksums: digests.checksums };
+  }
+}
+
+async function* hashing(src: AsyncIterable<Buffer>, hasher: ChecksumHasher): AsyncIterable<Buffer> {
+  for await (const b of src) {
+    hasher.update(b);
+    yield b;
   }
 }
 
