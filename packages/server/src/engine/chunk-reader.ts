@@ -11,7 +11,7 @@ import type { Keyring } from "./keys.js";
 /** What reading needs from a chunk reference. */
 export type ReadableChunk = Pick<ChunkRef, "hash" | "size" | "nameTag" | "locations">;
 
-export const DEFAULT_PREFETCH_CHUNKS = 4;
+export const DEFAULT_PREFETCH_CHUNKS = 2;
 
 export class ChunkReader {
   readonly #distributor: Distributor;
