@@ -140,7 +140,9 @@ export const OPTIONS: readonly OptionSpec[] = [
     key: "workers",
     envKind: "number",
     schema: int(0, 64),
-    defaultValue: Math.min(2, availableParallelism()),
+    // The main thread cuts chunks (FastCDC); workers hash, compress and seal. One worker per spare
+    // core: more only add isolates (memory) competing for the same cores.
+    defaultValue: Math.max(1, Math.min(4, availableParallelism() - 1)),
     doc: "Worker threads sealing chunks (0 = main thread).",
   }),
   o({
@@ -148,8 +150,8 @@ export const OPTIONS: readonly OptionSpec[] = [
     key: "upload_concurrency",
     envKind: "number",
     schema: int(1, 256),
-    defaultValue: 8,
-    doc: "Chunk uploads in flight per backup/PUT.",
+    defaultValue: 4,
+    doc: "Chunk uploads in flight per backup/PUT (each holds one sealed chunk in memory).",
   }),
   o({
     section: "enigma",
@@ -277,6 +279,35 @@ export const OPTIONS: readonly OptionSpec[] = [
     schema: z.string().min(16),
     secret: true,
     doc: "Shared secret authenticating nodes to each other.",
+  }),
+  o({
+    section: "raft",
+    key: "request_timeout_ms",
+    envKind: "number",
+    schema: int(100, 600_000),
+    defaultValue: 10_000,
+    doc: "Deadline for a metadata commit or linearizable read through the cluster.",
+  }),
+  o({
+    section: "raft",
+    key: "tls_cert",
+    envKind: "string",
+    schema: z.string().min(1),
+    doc: "PEM certificate this node presents to its peers (mutual TLS with tls_key, tls_ca).",
+  }),
+  o({
+    section: "raft",
+    key: "tls_key",
+    envKind: "string",
+    schema: z.string().min(1),
+    doc: "PEM private key for raft tls_cert.",
+  }),
+  o({
+    section: "raft",
+    key: "tls_ca",
+    envKind: "string",
+    schema: z.string().min(1),
+    doc: "PEM CA bundle that peer certificates must chain to.",
   }),
   // [ops]
   o({
