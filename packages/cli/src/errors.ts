@@ -26,7 +26,8 @@ export function toExit(err: unknown): { code: ExitCode; message: string } {
     }
     return { code: ExitCode.Integrity, message: e.message };
   }
-  if (name === "ChunkerError" || name === "SealError") return { code: ExitCode.Integrity, message: e.message };
+  if (name === "ChunkerError" || name === "SealError")
+    return { code: ExitCode.Integrity, message: e.message };
   if (name === "StorageError") {
     // A chunk the manifest references but no replica holds intact is a data-integrity failure.
     const integrity = code === "NotFound" || code === "Corrupt";
