@@ -115,7 +115,13 @@ program
   .description("delete chunks no backup or object references (fenced, resumable)")
   .option("--dry-run", "show what would be deleted")
   .option("--grace <duration>", "keep unreferenced chunks younger than this (default [enigma] gc_grace)")
-  .action(run((ctx, flags: { dryRun?: boolean; grace?: string }) => gcCommand(ctx, flags)));
+  .option("--no-sweep", "skip the sweep of backend objects the manifest does not know")
+  .option("--sweep-grace <duration>", "sweep only unknown objects older than this (default max(grace, 1h))")
+  .action(
+    run((ctx, flags: { dryRun?: boolean; grace?: string; sweep?: boolean; sweepGrace?: string }) =>
+      gcCommand(ctx, flags),
+    ),
+  );
 
 program
   .command("encrypt-cred <value>")
