@@ -15,6 +15,13 @@ import {
   statusCommand,
 } from "./commands/admin.js";
 import { backupCommand } from "./commands/backup.js";
+import {
+  type ClusterFlags,
+  clusterAddNodeCommand,
+  clusterRemoveNodeCommand,
+  clusterStatusCommand,
+  clusterTransferLeaderCommand,
+} from "./commands/cluster.js";
 import { initCommand } from "./commands/init.js";
 import { restoreCommand } from "./commands/restore.js";
 import { serveCommand } from "./commands/serve.js";
@@ -202,6 +209,44 @@ snapshot
   .command("confirm-gc")
   .description("confirm a restore and let GC delete again")
   .action(run((ctx) => snapshotConfirmGcCommand(ctx)));
+
+const cluster = program
+  .command("cluster")
+  .description("Raft cluster: status, membership, leadership (talks gRPC to --node)");
+const nodeOption = "--node <host:port>";
+const nodeHelp = "a member's gRPC address (default [raft] grpc_addr, 127.0.0.1:9000)";
+const timeoutHelp = "give up after this many milliseconds (default 30000)";
+cluster
+  .command("status")
+  .description("role, term, leader, commit/applied index and members, as one node sees them")
+  .option(nodeOption, nodeHelp)
+  .option("--timeout <ms>", timeoutHelp)
+  .action(run((ctx, flags: ClusterFlags) => clusterStatusCommand(ctx, flags)));
+cluster
+  .command("add-node <id> <addr>")
+  .description("add node ID (gRPC HOST:PORT) as a learner, wait for it to catch up, promote it to voter")
+  .option("--learner", "stop after adding it as a learner")
+  .option(nodeOption, nodeHelp)
+  .option("--timeout <ms>", timeoutHelp)
+  .action(
+    run((ctx, id: string, addr: string, flags: ClusterFlags & { learner?: boolean }) =>
+      clusterAddNodeCommand(ctx, id, addr, flags),
+    ),
+  );
+cluster
+  .command("remove-node <id>")
+  .description("remove node ID from the configuration (the leader too: it hands over first)")
+  .option(nodeOption, nodeHelp)
+  .option("--timeout <ms>", timeoutHelp)
+  .action(run((ctx, id: string, flags: ClusterFlags) => clusterRemoveNodeCommand(ctx, id, flags)));
+cluster
+  .command("transfer-leader [id]")
+  .description("hand leadership to node ID (default: the most up-to-date other voter)")
+  .option(nodeOption, nodeHelp)
+  .option("--timeout <ms>", timeoutHelp)
+  .action(
+    run((ctx, id: string | undefined, flags: ClusterFlags) => clusterTransferLeaderCommand(ctx, id, flags)),
+  );
 
 program
   .command("serve")

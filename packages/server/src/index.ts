@@ -1,4 +1,25 @@
 export {
+  ClusterClient,
+  type ClusterClientOptions,
+  ClusterNode,
+  type ClusterNodeStatus,
+  failureToError,
+  RaftNodeError,
+  type RaftNodeErrorCode,
+  readTls,
+  type StatusResponse as ClusterStatusResponse,
+} from "@enigma/raft-node";
+export { ManifestStateMachine, type ManifestStateMachineOptions } from "./cluster/manifest-state-machine.js";
+export { RaftCommitter } from "./cluster/raft-committer.js";
+export { RemoteCommitter, type RemoteCommitterOptions } from "./cluster/remote-committer.js";
+export {
+  type ClusterStatusDoc,
+  type RunningCluster,
+  raftDir,
+  type StartClusterOptions,
+  startCluster,
+} from "./cluster/start-cluster.js";
+export {
   CONFIG_FILE_NAME,
   ConfigError,
   type ConfigErrorCode,

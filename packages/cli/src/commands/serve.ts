@@ -64,6 +64,13 @@ export async function serveCommand(ctx: Context, flags: ServeFlags, signal: Abor
     );
   }
   if (!existsSync(settings.keyfilePath)) {
+    if (settings.raft.peers.length > 0) {
+      // Every member must unwrap the same replicated data keys: one keystore for the cluster.
+      throw new Error(
+        `no keystore at ${settings.keyfilePath}: cluster members share one keystore (and passphrase); ` +
+          'create it once ("enigma init") and copy it to every node',
+      );
+    }
     await createKeystore(settings.keyfilePath, passphrase);
     logger.info({ keystore: settings.keyfilePath }, "created keystore");
   }
@@ -82,16 +89,23 @@ export async function serveCommand(ctx: Context, flags: ServeFlags, signal: Abor
     credentials: [{ accessKeyId, secretAccessKey }],
     logger,
   });
+  const raft = settings.raft;
+  const clusterNote = node.cluster
+    ? `, raft node ${raft.nodeId} on ${raft.grpcAddr} (${raft.peers.length} configured peers)`
+    : "";
   logger.info(
     {
       dataDir: dir,
       s3: node.s3Url,
       ops: `${settings.ops.listenAddr}`,
       providers: settings.providers.map((p) => p.name),
+      ...(node.cluster ? { raft: { nodeId: raft.nodeId, grpc: raft.grpcAddr } } : {}),
     },
     `enigma serving S3 on ${node.s3Url} (data in ${dir})`,
   );
-  ctx.out.info(`enigma: S3 on ${node.s3Url}, ops on http://${settings.ops.listenAddr}, data in ${dir}`);
+  ctx.out.info(
+    `enigma: S3 on ${node.s3Url}, ops on http://${settings.ops.listenAddr}${clusterNote}, data in ${dir}`,
+  );
   await new Promise<void>((resolveStop) => {
     if (signal.aborted) resolveStop();
     signal.addEventListener("abort", () => resolveStop(), { once: true });

@@ -1,5 +1,6 @@
 /** The typed view of a loaded config that the rest of the product consumes. */
 import { join } from "node:path";
+import { ConfigError } from "./errors.js";
 import { getOption, type LoadedConfig, resolvePath } from "./load.js";
 import { OPTIONS, type Section } from "./options.js";
 import type { ProviderEntry } from "./providers.js";
@@ -42,6 +43,11 @@ export interface EnigmaSettings {
     readonly heartbeatMs: number;
     readonly snapshotThreshold: number;
     readonly clusterSecret: string | undefined;
+    readonly requestTimeoutMs: number;
+    /** Mutual TLS between nodes: all three set, or none. */
+    readonly tls:
+      | { readonly certPath: string; readonly keyPath: string; readonly caPath: string }
+      | undefined;
   };
   readonly ops: { readonly listenAddr: string; readonly logLevel: string };
 }
@@ -88,9 +94,26 @@ export function toSettings(cfg: LoadedConfig): EnigmaSettings {
       heartbeatMs: g("raft", "heartbeat_ms"),
       snapshotThreshold: g("raft", "snapshot_threshold"),
       clusterSecret: g("raft", "cluster_secret"),
+      requestTimeoutMs: g("raft", "request_timeout_ms"),
+      tls: raftTls(cfg),
     },
     ops: { listenAddr: g("ops", "listen_addr"), logLevel: g("ops", "log_level") },
   };
+}
+
+function raftTls(cfg: LoadedConfig): EnigmaSettings["raft"]["tls"] {
+  const cert = getOption<string | undefined>(cfg, "raft", "tls_cert");
+  const key = getOption<string | undefined>(cfg, "raft", "tls_key");
+  const ca = getOption<string | undefined>(cfg, "raft", "tls_ca");
+  if (cert === undefined && key === undefined && ca === undefined) return undefined;
+  if (cert === undefined || key === undefined || ca === undefined) {
+    throw new ConfigError(
+      "Invalid",
+      ["[raft] tls_cert, tls_key and tls_ca must be set together"],
+      cfg.configFile,
+    );
+  }
+  return { certPath: resolvePath(cfg, cert), keyPath: resolvePath(cfg, key), caPath: resolvePath(cfg, ca) };
 }
 
 /** Rows for `enigma config`: every option with its effective value and where it came from. */

@@ -1,0 +1,321 @@
+/** Three (and four) `ClusterNode`s over real gRPC on 127.0.0.1, in one process. */
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { NodeId } from "@enigma/raft";
+import { afterEach, describe, expect, it } from "vitest";
+import { ClusterNode } from "./cluster-node.js";
+import { RaftNodeError } from "./errors.js";
+import type { TlsMaterial } from "./grpc/channel.js";
+import { ClusterClient } from "./grpc/cluster-client.js";
+import { KvStateMachine, kvCommand } from "./testing/kv-state-machine.js";
+import { waitFor } from "./testing/memory-cluster.js";
+
+const SECRET = "test-cluster-secret-0123456789";
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const a = srv.address();
+      const port = typeof a === "object" && a !== null ? a.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+class GrpcCluster {
+  readonly root = mkdtempSync(join(tmpdir(), "cluster-node-test-"));
+  readonly nodes = new Map<NodeId, ClusterNode>();
+  readonly machines = new Map<NodeId, KvStateMachine>();
+  readonly addrs = new Map<NodeId, string>();
+  readonly fatal: unknown[] = [];
+
+  constructor(
+    readonly snapshotThresholdEntries = 10_000,
+    readonly tls?: TlsMaterial,
+  ) {}
+
+  async init(ids: readonly NodeId[]): Promise<void> {
+    for (const id of ids) this.addrs.set(id, `127.0.0.1:${await freePort()}`);
+    await Promise.all(
+      ids.map((id) => this.start(id, new Map([...this.addrs].filter(([i]) => ids.includes(i))))),
+    );
+  }
+
+  async start(id: NodeId, peers: ReadonlyMap<NodeId, string>): Promise<ClusterNode> {
+    if (!this.addrs.has(id)) this.addrs.set(id, `127.0.0.1:${await freePort()}`);
+    const dir = join(this.root, `n${id}`);
+    mkdirSync(dir, { recursive: true });
+    const sm = new KvStateMachine(join(dir, "kv.db"));
+    const node = await ClusterNode.start({
+      id,
+      dir: join(dir, "raft"),
+      listenAddr: this.addrs.get(id)!,
+      peers,
+      stateMachine: sm,
+      electionTimeoutMs: 300,
+      heartbeatMs: 30,
+      snapshotThresholdEntries: this.snapshotThresholdEntries,
+      requestTimeoutMs: 8000,
+      secret: SECRET,
+      tls: this.tls,
+      onFatal: (e) => this.fatal.push(e),
+    });
+    this.nodes.set(id, node);
+    this.machines.set(id, sm);
+    return node;
+  }
+
+  async stop(id: NodeId): Promise<void> {
+    await this.nodes.get(id)?.stop();
+    this.machines.get(id)?.close();
+    this.nodes.delete(id);
+    this.machines.delete(id);
+  }
+
+  async leader(): Promise<ClusterNode> {
+    let found: ClusterNode | undefined;
+    await waitFor(
+      () => {
+        found = [...this.nodes.values()].find((n) => n.raft.role === "leader");
+        return found !== undefined;
+      },
+      10_000,
+      "a leader",
+    );
+    return found!;
+  }
+
+  async close(): Promise<void> {
+    for (const id of [...this.nodes.keys()]) await this.stop(id);
+    rmSync(this.root, { recursive: true, force: true });
+  }
+}
+
+let cluster: GrpcCluster | undefined;
+afterEach(async () => {
+  const c = cluster;
+  cluster = undefined;
+  await c?.close();
+  if (c !== undefined) expect(c.fatal).toEqual([]);
+});
+
+describe("ClusterNode over gRPC", () => {
+  it("forwards a follower's proposal to the leader and waits for its own apply (read-your-writes)", async () => {
+    cluster = new GrpcCluster();
+    await cluster.init([1, 2, 3]);
+    const leader = await cluster.leader();
+    const [f1, f2] = [...cluster.nodes.values()].filter((n) => n !== leader);
+    const out = await f1!.propose(kvCommand("k", "from-follower"));
+    expect(out.result).toEqual({ ok: true, k: "k" });
+    // Applied on the proposing follower before propose resolved.
+    expect(cluster.machines.get(f1!.id)!.get("k")).toBe("from-follower");
+    await f2!.readBarrier();
+    expect(cluster.machines.get(f2!.id)!.get("k")).toBe("from-follower");
+  });
+
+  it("refuses callers without the cluster secret and answers those with it", async () => {
+    cluster = new GrpcCluster();
+    await cluster.init([1, 2, 3]);
+    await cluster.leader();
+    const addr = cluster.addrs.get(2)!;
+    const stranger = new ClusterClient(addr, { secret: "wrong-secret-wrong-secret" });
+    const anon = new ClusterClient(addr);
+    const friend = new ClusterClient(addr, { secret: SECRET });
+    try {
+      const e1 = await stranger.status(2000).catch((e: unknown) => e);
+      expect(RaftNodeError.is(e1, "Unauthenticated")).toBe(true);
+      const e2 = await anon
+        .propose({ command: kvCommand("evil", "1"), timeoutMs: 2000, hops: 0 })
+        .catch((e) => e);
+      expect(RaftNodeError.is(e2, "Unauthenticated")).toBe(true);
+      const st = await friend.status(2000);
+      expect(st.nodeId).toBe(2);
+      expect(st.members.map((m) => m.id)).toEqual([1, 2, 3]);
+      const res = await friend.propose({ command: kvCommand("good", "1"), timeoutMs: 5000, hops: 0 });
+      expect(res.failure).toBeUndefined();
+      await cluster.nodes.get(2)!.raft.waitApplied(res.index);
+      expect(cluster.machines.get(2)!.get("good")).toBe("1");
+      expect(cluster.machines.get(2)!.get("evil")).toBeUndefined();
+    } finally {
+      stranger.close();
+      anon.close();
+      friend.close();
+    }
+  });
+
+  it("survives the leader's loss: the survivors elect a leader and proposals through any node resume", async () => {
+    cluster = new GrpcCluster();
+    await cluster.init([1, 2, 3]);
+    const leader = await cluster.leader();
+    await leader.propose(kvCommand("a", "1"));
+    await cluster.stop(leader.id);
+    const survivor = [...cluster.nodes.values()][0]!;
+    const out = await survivor.propose(kvCommand("a", "2"));
+    for (const [id, n] of cluster.nodes) {
+      await n.raft.waitApplied(out.index);
+      expect(cluster.machines.get(id)!.get("a")).toBe("2");
+    }
+  });
+
+  it("streams a snapshot to a node that missed compacted entries", async () => {
+    cluster = new GrpcCluster(20);
+    await cluster.init([1, 2, 3]);
+    const leader = await cluster.leader();
+    const lagging = [...cluster.nodes.keys()].find((id) => id !== leader.id)!;
+    const peers = new Map([...cluster.addrs].filter(([i]) => i <= 3));
+    await cluster.stop(lagging);
+    let last = 0;
+    for (let i = 0; i < 60; i++) last = (await leader.propose(kvCommand(`s${i % 5}`, String(i)))).index;
+    await waitFor(() => leader.raft.status().snapshotIndex > 0, 5000, "leader snapshot");
+    const back = await cluster.start(lagging, peers);
+    await back.raft.waitApplied(last);
+    expect(cluster.machines.get(lagging)!.restores).toBeGreaterThan(0);
+    expect(cluster.machines.get(lagging)!.dump()).toBe(cluster.machines.get(leader.id)!.dump());
+  });
+
+  it("adds a node through a follower, transfers leadership to it, and removes another", async () => {
+    cluster = new GrpcCluster();
+    await cluster.init([1, 2, 3]);
+    const leader = await cluster.leader();
+    await leader.propose(kvCommand("m", "1"));
+    // Not an initial member (not in its own peer list): it waits to be added, and dials the members.
+    const n4 = await cluster.start(4, new Map([...cluster.addrs].filter(([i]) => i <= 3)));
+    const follower = [...cluster.nodes.values()].find((n) => n !== leader && n !== n4)!;
+    const client = new ClusterClient(cluster.addrs.get(follower.id)!, { secret: SECRET });
+    try {
+      const added = await client.addNode({
+        nodeId: 4,
+        addr: cluster.addrs.get(4)!,
+        learnerOnly: false,
+        timeoutMs: 8000,
+        hops: 0,
+      });
+      expect(added.failure).toBeUndefined();
+      await waitFor(() => cluster!.machines.get(4)!.get("m") === "1", 5000, "node 4 catches up");
+      const moved = await client.transferLeader({ nodeId: 4, timeoutMs: 8000, hops: 0 });
+      expect(moved.failure).toBeUndefined();
+      expect(moved.leaderId).toBe(4);
+      await waitFor(() => n4.raft.role === "leader", 5000, "node 4 leads");
+      const victim = [1, 2, 3].find((id) => id !== follower.id)!;
+      const removed = await client.removeNode({ nodeId: victim, timeoutMs: 8000, hops: 0 });
+      expect(removed.failure).toBeUndefined();
+      expect(
+        n4
+          .status()
+          .members.map((m) => m.id)
+          .sort(),
+      ).toEqual([1, 2, 3, 4].filter((i) => i !== victim));
+      const out = await follower.propose(kvCommand("m", "2"));
+      expect(out.index).toBeGreaterThan(0);
+    } finally {
+      client.close();
+    }
+  });
+});
+
+/** A CA and a certificate for 127.0.0.1 signed by it (EC P-256), or undefined without openssl. */
+function makePki(dir: string, name: string): TlsMaterial | undefined {
+  const o = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "ignore" });
+  try {
+    o(
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-nodes",
+      "-keyout",
+      `${name}-ca.key`,
+      "-out",
+      `${name}-ca.pem`,
+      "-days",
+      "1",
+      "-subj",
+      `/CN=${name}-ca`,
+    );
+    o(
+      "req",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-nodes",
+      "-keyout",
+      `${name}.key`,
+      "-out",
+      `${name}.csr`,
+      "-subj",
+      `/CN=${name}`,
+    );
+    writeFileSync(
+      join(dir, `${name}.ext`),
+      "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n",
+    );
+    o(
+      "x509",
+      "-req",
+      "-in",
+      `${name}.csr`,
+      "-CA",
+      `${name}-ca.pem`,
+      "-CAkey",
+      `${name}-ca.key`,
+      "-CAcreateserial",
+      "-out",
+      `${name}.pem`,
+      "-days",
+      "1",
+      "-extfile",
+      `${name}.ext`,
+    );
+  } catch {
+    return undefined;
+  }
+  const r = (f: string) => readFileSync(join(dir, f));
+  return { cert: r(`${name}.pem`), key: r(`${name}.key`), ca: r(`${name}-ca.pem`) };
+}
+
+describe("ClusterNode with mutual TLS", () => {
+  it("talks TLS between nodes and refuses clients without a certificate from the cluster CA", async (ctx) => {
+    const pkiDir = mkdtempSync(join(tmpdir(), "cluster-pki-"));
+    try {
+      const tls = makePki(pkiDir, "cluster");
+      const stranger = makePki(pkiDir, "stranger");
+      if (tls === undefined || stranger === undefined) {
+        process.stderr.write("skipping the mutual TLS test: openssl is not available\n");
+        ctx.skip();
+        return;
+      }
+      cluster = new GrpcCluster(10_000, tls);
+      await cluster.init([1, 2, 3]);
+      const leader = await cluster.leader();
+      const follower = [...cluster.nodes.values()].find((n) => n !== leader)!;
+      const out = await follower.propose(kvCommand("tls", "yes"));
+      expect(cluster.machines.get(follower.id)!.get("tls")).toBe("yes");
+      const addr = cluster.addrs.get(follower.id)!;
+      const friend = new ClusterClient(addr, { secret: SECRET, tls });
+      const plain = new ClusterClient(addr, { secret: SECRET });
+      const foreign = new ClusterClient(addr, { secret: SECRET, tls: { ...stranger, ca: tls.ca } });
+      try {
+        expect((await friend.readIndex(5000)).index).toBeGreaterThanOrEqual(out.index);
+        for (const c of [plain, foreign]) {
+          const err = await c.status(2000).catch((e: unknown) => e);
+          expect(RaftNodeError.is(err)).toBe(true);
+          expect(["Unreachable", "Timeout"]).toContain((err as RaftNodeError).code);
+        }
+      } finally {
+        friend.close();
+        plain.close();
+        foreign.close();
+      }
+    } finally {
+      rmSync(pkiDir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,139 @@
+/**
+ * A client of one node's cluster service (proto/cluster.proto), for the CLI, for processes that
+ * share a node's data directory, and for node-to-leader forwarding. Expected failures come back as
+ * `RaftNodeError`s with the server's code; transport failures as `Unreachable` / `Timeout` /
+ * `Unauthenticated`.
+ */
+import * as grpc from "@grpc/grpc-js";
+import { RaftNodeError } from "../errors.js";
+import { AUTH_METADATA_KEY, ClusterAuth } from "./auth.js";
+import { ClientCache, type TlsMaterial, unaryCall } from "./channel.js";
+import {
+  type AddNodeRequest,
+  type ClusterMessageName,
+  decodeCluster,
+  encodeCluster,
+  type Failure,
+  type MembershipResponse,
+  type ProposeRequest,
+  type ProposeResponse,
+  type ReadIndexResponse,
+  type RemoveNodeRequest,
+  type StatusResponse,
+  type TransferLeaderRequest,
+  type TransferLeaderResponse,
+} from "./cluster-codec.js";
+import { type ClusterMethod, clusterPath } from "./services.js";
+
+/** Extra time the client waits beyond the server-side deadline, so the server's answer arrives. */
+const DEADLINE_MARGIN_MS = 2000;
+export const DEFAULT_CLIENT_TIMEOUT_MS = 10_000;
+
+export interface ClusterClientOptions {
+  /** The shared cluster secret, if the cluster uses one. */
+  readonly secret?: string | undefined;
+  readonly tls?: TlsMaterial | undefined;
+  /** Share channels with a node's own cache (forwarding); otherwise the client owns its channels. */
+  readonly clients?: ClientCache;
+}
+
+export class ClusterClient {
+  readonly addr: string;
+  readonly #auth: ClusterAuth;
+  readonly #clients: ClientCache;
+  readonly #ownsClients: boolean;
+
+  constructor(addr: string, opts: ClusterClientOptions = {}) {
+    this.addr = addr;
+    this.#auth = new ClusterAuth(opts.secret);
+    this.#ownsClients = opts.clients === undefined;
+    this.#clients = opts.clients ?? new ClientCache(opts.tls);
+  }
+
+  propose(req: ProposeRequest): Promise<ProposeResponse> {
+    return this.#call("Propose", "ProposeRequest", "ProposeResponse", req, req.timeoutMs);
+  }
+
+  readIndex(timeoutMs = DEFAULT_CLIENT_TIMEOUT_MS): Promise<ReadIndexResponse> {
+    return this.#call("ReadIndex", "ReadIndexRequest", "ReadIndexResponse", { timeoutMs }, timeoutMs);
+  }
+
+  status(timeoutMs = DEFAULT_CLIENT_TIMEOUT_MS): Promise<StatusResponse> {
+    return this.#call("Status", "StatusRequest", "StatusResponse", {}, timeoutMs);
+  }
+
+  addNode(req: AddNodeRequest): Promise<MembershipResponse> {
+    return this.#call("AddNode", "AddNodeRequest", "MembershipResponse", req, req.timeoutMs);
+  }
+
+  removeNode(req: RemoveNodeRequest): Promise<MembershipResponse> {
+    return this.#call("RemoveNode", "RemoveNodeRequest", "MembershipResponse", req, req.timeoutMs);
+  }
+
+  transferLeader(req: TransferLeaderRequest): Promise<TransferLeaderResponse> {
+    return this.#call(
+      "TransferLeader",
+      "TransferLeaderRequest",
+      "TransferLeaderResponse",
+      req,
+      req.timeoutMs,
+    );
+  }
+
+  close(): void {
+    if (this.#ownsClients) this.#clients.close();
+  }
+
+  async #call<Res>(
+    method: ClusterMethod,
+    reqName: ClusterMessageName,
+    resName: ClusterMessageName,
+    req: object,
+    timeoutMs: number,
+  ): Promise<Res> {
+    const body = encodeCluster(reqName, req);
+    const md = new grpc.Metadata();
+    if (this.#auth.enabled) md.set(AUTH_METADATA_KEY, this.#auth.sign(clusterPath(method), body));
+    let res: Buffer;
+    try {
+      res = await unaryCall(
+        this.#clients.cluster(this.addr),
+        method,
+        body,
+        md,
+        timeoutMs + DEADLINE_MARGIN_MS,
+      );
+    } catch (err) {
+      throw fromGrpcError(err, this.addr);
+    }
+    return decodeCluster<Res>(resName, res);
+  }
+}
+
+/** A failure carried in a response body, as a `RaftNodeError` (unknown codes become `Internal`). */
+export function failureToError(f: Failure): RaftNodeError {
+  const code = RaftNodeError.isCode(f.code) ? f.code : "Internal";
+  return new RaftNodeError(code, f.message, f.leaderId > 0 ? { leaderHint: f.leaderId } : undefined);
+}
+
+export function errorToFailure(e: unknown): Failure {
+  const err = RaftNodeError.from(e);
+  return { code: err.code, message: err.message, leaderId: err.leaderHint ?? 0 };
+}
+
+export function fromGrpcError(err: unknown, addr: string): RaftNodeError {
+  const e = err as Partial<grpc.ServiceError>;
+  const details = e.details ?? (err instanceof Error ? err.message : String(err));
+  switch (e.code) {
+    case grpc.status.UNAVAILABLE:
+      return new RaftNodeError("Unreachable", `${addr}: ${details}`, { cause: err });
+    case grpc.status.DEADLINE_EXCEEDED:
+      return new RaftNodeError("Timeout", `${addr}: deadline exceeded`, { cause: err });
+    case grpc.status.UNAUTHENTICATED:
+      return new RaftNodeError("Unauthenticated", `${addr}: ${details} (check [raft] cluster_secret)`, {
+        cause: err,
+      });
+    default:
+      return new RaftNodeError("Internal", `${addr}: ${details}`, { cause: err });
+  }
+}
