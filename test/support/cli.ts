@@ -39,6 +39,10 @@ export function runEnigma(args: readonly string[], opts: RunOptions = {}): Promi
   child.stderr?.on("data", (b: Buffer) => {
     err += b.toString();
   });
+  // A command that refuses its input exits before reading it all: that is an answer, not an error.
+  child.stdin?.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code !== "EPIPE") throw err;
+  });
   if (opts.input instanceof Buffer) child.stdin?.end(opts.input);
   else if (opts.input) (opts.input as Readable).pipe(child.stdin!);
   else child.stdin?.end();
