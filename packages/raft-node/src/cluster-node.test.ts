@@ -105,6 +105,60 @@ afterEach(async () => {
 });
 
 describe("ClusterNode over gRPC", () => {
+  it("runs admin actions on the node called, or forwarded to the leader, and carries refusals", async () => {
+    cluster = new GrpcCluster();
+    await cluster.init([1, 2, 3]);
+    const leader = await cluster.leader();
+    for (const n of cluster.nodes.values())
+      n.setAdminHandler(async (action, args) => {
+        if (action === "refuse") throw new Error("paused until confirmed");
+        return { action, args, ranOn: n.id };
+      });
+    const follower = [...cluster.nodes.values()].find((n) => n !== leader)!;
+    const here = await follower.admin("echo", { x: 1 });
+    expect(here).toEqual({
+      nodeId: follower.id,
+      result: { action: "echo", args: { x: 1 }, ranOn: follower.id },
+    });
+    const there = await follower.admin("echo", [2], { onLeader: true });
+    expect(there.nodeId).toBe(leader.id);
+    expect(there.result).toEqual({ action: "echo", args: [2], ranOn: leader.id });
+    // Over the wire from an outside client, like the CLI.
+    const client = new ClusterClient(cluster.addrs.get(follower.id)!, { secret: SECRET });
+    try {
+      const res = await client.admin({
+        action: "echo",
+        argsJson: "{}",
+        onLeader: true,
+        timeoutMs: 5000,
+        hops: 0,
+      });
+      expect(res.failure).toBeUndefined();
+      expect(res.nodeId).toBe(leader.id);
+      const refused = await client.admin({
+        action: "refuse",
+        argsJson: "",
+        onLeader: false,
+        timeoutMs: 5000,
+        hops: 0,
+      });
+      expect(refused.failure).toMatchObject({ code: "Rejected", message: "paused until confirmed" });
+      const bad = await client.admin({
+        action: "echo",
+        argsJson: "{",
+        onLeader: false,
+        timeoutMs: 5000,
+        hops: 0,
+      });
+      expect(bad.failure?.code).toBe("InvalidArgument");
+    } finally {
+      client.close();
+    }
+    await expect(follower.admin("refuse", null, { onLeader: true })).rejects.toMatchObject({
+      code: "Rejected",
+    });
+  });
+
   it("forwards a follower's proposal to the leader and waits for its own apply (read-your-writes)", async () => {
     cluster = new GrpcCluster();
     await cluster.init([1, 2, 3]);

@@ -26,6 +26,7 @@ import {
 import { ClusterClient, errorToFailure, failureToError } from "./grpc/cluster-client.js";
 import {
   type AddNodeRequest,
+  type AdminRequest,
   type ClusterMessageName,
   decodeCluster,
   encodeCluster,
@@ -68,6 +69,23 @@ export interface ClusterNodeOptions {
   readonly onFatal?: (err: unknown) => void;
 }
 
+/**
+ * Runs an operator action (proto/cluster.proto `Admin`) on this node. `args` is the parsed JSON the
+ * caller sent; the result is sent back as JSON. Throw `AdminRejected` (or any error) to refuse.
+ */
+export type AdminHandler = (
+  action: string,
+  args: unknown,
+  ctx: { readonly deadline: number },
+) => Promise<unknown>;
+
+/** A refusal by an admin handler, carried to the caller as failure code `Rejected`. */
+export class AdminRejected extends RaftNodeError {
+  constructor(message: string) {
+    super("Rejected", message);
+  }
+}
+
 export interface ClusterNodeStatus extends NodeStatus {
   readonly pid: number;
 }
@@ -79,6 +97,7 @@ export class ClusterNode {
   readonly #clients: ClientCache;
   readonly #server: grpc.Server;
   readonly #leaderClients = new Map<string, ClusterClient>();
+  #admin: AdminHandler | undefined;
   #stopped = false;
 
   private constructor(
@@ -249,6 +268,50 @@ export class ClusterNode {
         return res.leaderId;
       },
     );
+  }
+
+  /** Installs the handler of `Admin` calls (the server composes it once its engine is open). */
+  setAdminHandler(handler: AdminHandler | undefined): void {
+    this.#admin = handler;
+  }
+
+  /**
+   * Runs an operator action here, or with `onLeader` on the leader (forwarded, retried across
+   * leader changes until the deadline). Resolves with the handler's result and the node that ran it.
+   */
+  admin(
+    action: string,
+    args: unknown,
+    opts: { onLeader?: boolean; timeoutMs?: number } = {},
+  ): Promise<{ result: unknown; nodeId: NodeId }> {
+    const deadline = Date.now() + this.#timeout(opts.timeoutMs);
+    if (opts.onLeader !== true) return this.#adminLocal(action, args, deadline);
+    const argsJson = JSON.stringify(args ?? null);
+    return this.#withLeader(
+      deadline,
+      () => this.#adminLocal(action, args, deadline),
+      async (client, remainingMs) => {
+        const res = await client.admin({ action, argsJson, onLeader: true, timeoutMs: remainingMs, hops: 1 });
+        if (res.failure !== undefined) throw failureToError(res.failure);
+        return { result: parseResult(res.resultJson), nodeId: res.nodeId };
+      },
+    );
+  }
+
+  async #adminLocal(
+    action: string,
+    args: unknown,
+    deadline: number,
+  ): Promise<{ result: unknown; nodeId: NodeId }> {
+    const handler = this.#admin;
+    if (handler === undefined)
+      throw new RaftNodeError("Busy", "node is starting: admin actions not ready yet");
+    try {
+      return { result: await handler(action, args, { deadline }), nodeId: this.id };
+    } catch (e) {
+      if (e instanceof RaftNodeError) throw e;
+      throw new RaftNodeError("Rejected", e instanceof Error ? e.message : String(e), { cause: e });
+    }
   }
 
   async stop(): Promise<void> {
@@ -452,6 +515,20 @@ export class ClusterNode {
           return { index, members: toStatusResponse(this.status()).members };
         },
       ),
+      Admin: h<AdminRequest>("Admin", "AdminRequest", "AdminResponse", async (req) => {
+        let args: unknown;
+        try {
+          args = req.argsJson === "" ? null : JSON.parse(req.argsJson);
+        } catch {
+          throw new RaftNodeError("InvalidArgument", "admin arguments are not JSON");
+        }
+        if (req.onLeader) this.#checkForward(req.hops);
+        const out = await this.admin(req.action, args, {
+          onLeader: req.onLeader,
+          timeoutMs: this.#timeout(req.timeoutMs),
+        });
+        return { resultJson: JSON.stringify(out.result ?? null), nodeId: out.nodeId };
+      }),
       TransferLeader: h<TransferLeaderRequest>(
         "TransferLeader",
         "TransferLeaderRequest",

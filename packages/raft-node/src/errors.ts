@@ -19,6 +19,7 @@ import { RaftError } from "@enigma/raft";
  * - `InvalidConfChange`: the membership change makes no sense for the current configuration.
  * - `SnapshotCorrupt`: a received snapshot failed its size or hash check.
  * - `Storage`: the Raft log database could not be read or written.
+ * - `Rejected`: an admin action's handler refused the request (the message says why).
  * - `Internal`: anything else, normalized by `RaftNodeError.from`.
  */
 export type RaftNodeErrorCode =
@@ -35,6 +36,7 @@ export type RaftNodeErrorCode =
   | "InvalidConfChange"
   | "SnapshotCorrupt"
   | "Storage"
+  | "Rejected"
   | "Internal";
 
 export const RAFT_NODE_ERROR_CODES: readonly RaftNodeErrorCode[] = [
@@ -51,6 +53,7 @@ export const RAFT_NODE_ERROR_CODES: readonly RaftNodeErrorCode[] = [
   "InvalidConfChange",
   "SnapshotCorrupt",
   "Storage",
+  "Rejected",
   "Internal",
 ];
 

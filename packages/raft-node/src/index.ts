@@ -2,6 +2,8 @@
 // transports (gRPC, in-memory) and the cluster service. Curated by hand.
 
 export {
+  type AdminHandler,
+  AdminRejected,
   ClusterNode,
   type ClusterNodeOptions,
   type ClusterNodeStatus,
@@ -11,7 +13,7 @@ export {
 export { RaftNodeError, type RaftNodeErrorCode } from "./errors.js";
 export { readTls, type TlsFiles, type TlsMaterial } from "./grpc/channel.js";
 export { ClusterClient, type ClusterClientOptions, failureToError } from "./grpc/cluster-client.js";
-export type { MemberInfo, StatusResponse } from "./grpc/cluster-codec.js";
+export type { AdminRequest, AdminResponse, MemberInfo, StatusResponse } from "./grpc/cluster-codec.js";
 export { type LogWrite, SqliteLogStorage } from "./log-storage.js";
 export { MemoryNetwork } from "./memory-transport.js";
 export {

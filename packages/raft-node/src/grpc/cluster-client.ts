@@ -10,6 +10,8 @@ import { AUTH_METADATA_KEY, ClusterAuth } from "./auth.js";
 import { ClientCache, type TlsMaterial, unaryCall } from "./channel.js";
 import {
   type AddNodeRequest,
+  type AdminRequest,
+  type AdminResponse,
   type ClusterMessageName,
   decodeCluster,
   encodeCluster,
@@ -78,6 +80,10 @@ export class ClusterClient {
       req,
       req.timeoutMs,
     );
+  }
+
+  admin(req: AdminRequest): Promise<AdminResponse> {
+    return this.#call("Admin", "AdminRequest", "AdminResponse", req, req.timeoutMs);
   }
 
   close(): void {

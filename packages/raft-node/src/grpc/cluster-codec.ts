@@ -98,6 +98,20 @@ export interface TransferLeaderResponse {
   readonly leaderId: number;
 }
 
+export interface AdminRequest {
+  readonly action: string;
+  readonly argsJson: string;
+  readonly onLeader: boolean;
+  readonly timeoutMs: number;
+  readonly hops: number;
+}
+
+export interface AdminResponse {
+  readonly failure?: Failure;
+  readonly resultJson: string;
+  readonly nodeId: number;
+}
+
 const FAILURE: Schema = [
   [1, "code", "string"],
   [2, "message", "string"],
@@ -168,6 +182,18 @@ export const SCHEMAS = {
   TransferLeaderResponse: [
     [1, "failure", { message: FAILURE }],
     [2, "leaderId", "uint"],
+  ],
+  AdminRequest: [
+    [1, "action", "string"],
+    [2, "argsJson", "string"],
+    [3, "onLeader", "bool"],
+    [4, "timeoutMs", "uint"],
+    [5, "hops", "uint"],
+  ],
+  AdminResponse: [
+    [1, "failure", { message: FAILURE }],
+    [2, "resultJson", "string"],
+    [3, "nodeId", "uint"],
   ],
 } as const satisfies Record<string, Schema>;
 

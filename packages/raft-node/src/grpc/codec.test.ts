@@ -204,6 +204,13 @@ describe("cluster.proto codec", () => {
       ["RemoveNode", "request", "RemoveNodeRequest", { nodeId: 4, timeoutMs: 1, hops: 1 }],
       ["TransferLeader", "request", "TransferLeaderRequest", { nodeId: 2, timeoutMs: 9, hops: 0 }],
       ["TransferLeader", "response", "TransferLeaderResponse", { leaderId: 2 }],
+      [
+        "Admin",
+        "request",
+        "AdminRequest",
+        { action: "gc.run", argsJson: '{"dryRun":true}', onLeader: true, timeoutMs: 60000, hops: 1 },
+      ],
+      ["Admin", "response", "AdminResponse", { resultJson: '{"freed":3}', nodeId: 2 }],
     ];
     for (const [method, dir, name, value] of cases) {
       const codec = clusterMethod(method);

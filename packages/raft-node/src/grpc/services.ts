@@ -37,6 +37,7 @@ export const CLUSTER_METHODS = [
   "AddNode",
   "RemoveNode",
   "TransferLeader",
+  "Admin",
 ] as const;
 export type ClusterMethod = (typeof CLUSTER_METHODS)[number];
 
