@@ -14,11 +14,14 @@ import { decryptCredential, isEncryptedCredential } from "@enigma/crypto";
 import type { Command } from "@enigma/manifest";
 import { type S3Credential, type S3RequestLog, startS3Server } from "@enigma/s3";
 import type { Logger } from "pino";
+import { AdminRegistry } from "./admin/registry.js";
 import { type RunningCluster, startCluster } from "./cluster/start-cluster.js";
 import type { EnigmaSettings } from "./config/index.js";
 import { type Engine, openEngine } from "./engine/engine.js";
+import { registerGcActions } from "./gc/admin.js";
 import { splitHostPort, startOpsServer } from "./ops-http.js";
 import { EngineObjectService } from "./s3/object-service.js";
+import { registerSnapshotActions } from "./snapshot/admin.js";
 
 export interface NodeOptions {
   readonly settings: EnigmaSettings;
@@ -114,6 +117,13 @@ export async function startNode(opts: NodeOptions): Promise<RunningNode> {
     });
     const eng = engine;
     refreshKeys = () => eng.keyring.refresh();
+
+    // Operator actions over the cluster service (`Admin` RPC); each feature registers its own.
+    const admin = new AdminRegistry();
+    const adminCtx = { settings, engine: eng, cluster, logger };
+    registerGcActions(admin, adminCtx);
+    registerSnapshotActions(admin, adminCtx);
+    cluster?.node.setAdminHandler(admin.handler());
 
     const s3Addr = splitHostPort(settings.s3.listenAddr);
     const tls =

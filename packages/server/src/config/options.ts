@@ -6,6 +6,7 @@
  * `[raft]`, plus `[ops]` for the ops HTTP port. `[[providers]]` is a table array (providers.ts).
  */
 import { availableParallelism } from "node:os";
+import { DEFAULT_SECRET_PREFIX, KEY_PROVIDER_KINDS, secretPrefixProblem } from "@enigma/crypto";
 import { z } from "zod";
 import { parseDurationMs, parseSizeBytes } from "./units.js";
 
@@ -131,9 +132,41 @@ export const OPTIONS: readonly OptionSpec[] = [
     section: "enigma",
     key: "key_provider",
     envKind: "string",
-    schema: z.enum(["local"]),
+    schema: z.enum(KEY_PROVIDER_KINDS),
     defaultValue: "local",
-    doc: "Where key material lives.",
+    doc: "Where key material lives: local (passphrase keystore), aws-secretsmanager, azure-keyvault, gcp-secretmanager.",
+  }),
+  o({
+    section: "enigma",
+    key: "aws_region",
+    envKind: "string",
+    schema: z.string().min(1),
+    doc: "aws-secretsmanager: the region (credentials from the AWS default chain).",
+  }),
+  o({
+    section: "enigma",
+    key: "vault_url",
+    envKind: "string",
+    schema: z.string().url(),
+    doc: "azure-keyvault: the vault URL, e.g. https://NAME.vault.azure.net (DefaultAzureCredential).",
+  }),
+  o({
+    section: "enigma",
+    key: "gcp_project_id",
+    envKind: "string",
+    schema: z.string().min(1),
+    doc: "gcp-secretmanager: the project (Application Default Credentials).",
+  }),
+  o({
+    section: "enigma",
+    key: "secret_prefix",
+    envKind: "string",
+    schema: z.string().superRefine((v, ctx) => {
+      const problem = secretPrefixProblem(v);
+      if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
+    }),
+    defaultValue: DEFAULT_SECRET_PREFIX,
+    doc: "Vault providers: secrets are named {prefix}-{key id} and {prefix}-current.",
   }),
   o({
     section: "enigma",
@@ -160,6 +193,14 @@ export const OPTIONS: readonly OptionSpec[] = [
     schema: durationMs,
     defaultValue: 24 * 3_600_000,
     doc: "Unreferenced chunks younger than this are kept by GC.",
+  }),
+  o({
+    section: "enigma",
+    key: "gc_interval",
+    envKind: "string",
+    schema: durationMs,
+    defaultValue: 6 * 3_600_000,
+    doc: "How often the leader runs GC on its own (0 = only when asked).",
   }),
   // [s3_proxy]
   o({
@@ -325,6 +366,22 @@ export const OPTIONS: readonly OptionSpec[] = [
     schema: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]),
     defaultValue: "info",
     doc: "Log level.",
+  }),
+  o({
+    section: "ops",
+    key: "metrics_token",
+    envKind: "string",
+    schema: z.string().min(16, "must be at least 16 characters"),
+    secret: true,
+    doc: "Bearer token required on /metrics (unset: /metrics is open on the ops port).",
+  }),
+  o({
+    section: "ops",
+    key: "shutdown_timeout",
+    envKind: "string",
+    schema: durationMs,
+    defaultValue: 30_000,
+    doc: "On SIGTERM: how long in-flight S3 requests may take to finish before the node exits.",
   }),
 ];
 

@@ -1,5 +1,6 @@
 /** The typed view of a loaded config that the rest of the product consumes. */
 import { join } from "node:path";
+import type { KeyProviderKind } from "@enigma/crypto";
 import { ConfigError } from "./errors.js";
 import { getOption, type LoadedConfig, resolvePath } from "./load.js";
 import { OPTIONS, type Section } from "./options.js";
@@ -23,6 +24,15 @@ export interface EnigmaSettings {
   readonly workers: number;
   readonly uploadConcurrency: number;
   readonly gcGraceMs: number;
+  /** Scheduled GC on the leader; 0 = off. */
+  readonly gcIntervalMs: number;
+  readonly keyProvider: {
+    readonly kind: KeyProviderKind;
+    readonly awsRegion: string | undefined;
+    readonly vaultUrl: string | undefined;
+    readonly gcpProjectId: string | undefined;
+    readonly secretPrefix: string;
+  };
   /** Configured providers; when none, one Local provider under <configDir>/chunks. */
   readonly providers: readonly ProviderEntry[];
   readonly s3: {
@@ -49,7 +59,13 @@ export interface EnigmaSettings {
       | { readonly certPath: string; readonly keyPath: string; readonly caPath: string }
       | undefined;
   };
-  readonly ops: { readonly listenAddr: string; readonly logLevel: string };
+  readonly ops: {
+    readonly listenAddr: string;
+    readonly logLevel: string;
+    /** Bearer token for /metrics (may be an `enc:` token). */
+    readonly metricsToken: string | undefined;
+    readonly shutdownTimeoutMs: number;
+  };
 }
 
 export const DEFAULT_LOCAL_PROVIDER_DIR = "chunks";
@@ -72,6 +88,14 @@ export function toSettings(cfg: LoadedConfig): EnigmaSettings {
     workers: g("enigma", "workers"),
     uploadConcurrency: g("enigma", "upload_concurrency"),
     gcGraceMs: g("enigma", "gc_grace"),
+    gcIntervalMs: g("enigma", "gc_interval"),
+    keyProvider: {
+      kind: g("enigma", "key_provider"),
+      awsRegion: g<string | undefined>("enigma", "aws_region"),
+      vaultUrl: g<string | undefined>("enigma", "vault_url"),
+      gcpProjectId: g<string | undefined>("enigma", "gcp_project_id"),
+      secretPrefix: g("enigma", "secret_prefix"),
+    },
     providers,
     s3: {
       listenAddr: g("s3_proxy", "listen_addr"),
@@ -97,7 +121,12 @@ export function toSettings(cfg: LoadedConfig): EnigmaSettings {
       requestTimeoutMs: g("raft", "request_timeout_ms"),
       tls: raftTls(cfg),
     },
-    ops: { listenAddr: g("ops", "listen_addr"), logLevel: g("ops", "log_level") },
+    ops: {
+      listenAddr: g("ops", "listen_addr"),
+      logLevel: g("ops", "log_level"),
+      metricsToken: g<string | undefined>("ops", "metrics_token"),
+      shutdownTimeoutMs: g("ops", "shutdown_timeout"),
+    },
   };
 }
 
