@@ -54,6 +54,29 @@ describe("RawNode Ready/Advance", () => {
     expect(n.status().applied).toBe(3);
   });
 
+  it("a Ready that carries only a received snapshot must be synced", () => {
+    const s = MemoryStorage.bootstrap({ voters: [1, 2, 3], learners: [] });
+    const n = node(3, s);
+    handle(n, s);
+    // Same term as ours and no entries: only the snapshot makes this Ready durable-worthy.
+    n.step(
+      makeMessage({
+        type: "Snap",
+        from: 1,
+        to: 3,
+        term: 1,
+        snapshot: {
+          metadata: { index: 50, term: 1, confState: { voters: [1, 2, 3], learners: [] } },
+          data: enc("image"),
+        },
+      }),
+    );
+    const rd = n.ready();
+    expect(rd.snapshot?.metadata.index).toBe(50);
+    expect(rd.entries).toEqual([]);
+    expect(rd.mustSync).toBe(true);
+  });
+
   it("accepts messages between ready() and advance(): their output goes to the next Ready", () => {
     const s = MemoryStorage.bootstrap({ voters: [1, 2, 3], learners: [] });
     const n = node(3, s);

@@ -156,8 +156,12 @@ export class RawNode {
       committedEntries: r.log.nextCommittedEnts(),
       messages: r.msgs,
       readStates: r.readStates,
+      // A received snapshot replaces the log: it must be durable before anything is acknowledged.
       mustSync:
-        entries.length > 0 || hardState.term !== this.prevHard.term || hardState.vote !== this.prevHard.vote,
+        entries.length > 0 ||
+        snapshot !== undefined ||
+        hardState.term !== this.prevHard.term ||
+        hardState.vote !== this.prevHard.vote,
     };
     if (softState.leader !== this.prevSoft.leader || softState.role !== this.prevSoft.role)
       rd.softState = softState;
