@@ -4,18 +4,27 @@
  * one line and a documented exit code (verification failures: 4, bad flags: 2, refusals: 1).
  */
 import { existsSync, statSync } from "node:fs";
-import { resolve } from "node:path";
+import { isAbsolute, resolve } from "node:path";
+import { decryptCredential, isEncryptedCredential } from "@enigma/crypto";
 import { Manifest } from "@enigma/manifest";
 import {
+  ClusterClient,
   confirmGcAfterRestore,
   createNodeSnapshot,
+  describeCreated,
+  failureToError,
   formatBytes,
   isSnapshotError,
   loadAgeIdentities,
   loadNodePublicKey,
   loadTrustedKeys,
+  RaftNodeError,
   type RestoreMode,
+  raftDir,
+  readTls,
   restoreSnapshot,
+  SNAPSHOT_CREATE_ACTION,
+  type SnapshotCreateResult,
   type SnapshotErrorCode,
   type VerifyOptions,
   type VerifyReport,
@@ -29,7 +38,13 @@ export interface SnapshotCreateFlags {
   readonly out?: string;
   readonly signWith?: string;
   readonly ageRecipient?: readonly string[];
+  /** A running node's gRPC address: the node creates the snapshot on its own disk (admin API). */
+  readonly node?: string;
+  readonly timeout?: string;
 }
+
+/** Snapshots of large manifests take a while; the admin call waits this long by default. */
+const DEFAULT_REMOTE_TIMEOUT_MS = 10 * 60_000;
 
 export interface SnapshotReadFlags {
   readonly trustedKeys?: string;
@@ -75,6 +90,8 @@ async function mapped<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 export async function snapshotCreateCommand(ctx: Context, flags: SnapshotCreateFlags) {
+  if (flags.node !== undefined) return snapshotCreateRemote(ctx, flags.node, flags);
+  if (flags.timeout !== undefined) throw new CliError(ExitCode.Usage, "--timeout is only for --node");
   const settings = ctx.settings();
   if (!existsSync(settings.dbPath))
     throw new CliError(ExitCode.NotFound, `no manifest at ${settings.dbPath}: run "enigma init" first`);
@@ -96,31 +113,81 @@ export async function snapshotCreateCommand(ctx: Context, flags: SnapshotCreateF
         ...(recipients.length ? { ageRecipients: recipients } : {}),
       }),
     );
-    const m = s.manifest;
-    const result = {
-      file: s.file,
-      sha256: s.sha256,
-      bytes: s.bytes,
-      encrypted: s.encrypted,
-      nodeId: m.nodeId,
-      clusterId: m.clusterId,
-      appliedIndex: m.raft.appliedIndex,
-      appliedTerm: m.raft.appliedTerm,
-      schemaVersion: m.schemaVersion,
-      rowCounts: m.rowCounts,
-      signer: { fingerprint: m.signer.fingerprint, role: m.signer.role },
-    };
-    ctx.out.result(result, () =>
-      [
-        `snapshot ${s.file}`,
-        `  ${formatBytes(s.bytes)}, sha256 ${s.sha256}${s.encrypted ? `, age-encrypted to ${recipients.length} recipient(s)` : ""}`,
-        `  node ${m.nodeId}, cluster ${m.clusterId ?? "(none)"}, applied index ${m.raft.appliedIndex} (term ${m.raft.appliedTerm}), schema v${m.schemaVersion}`,
-        `  signed by ${m.signer.fingerprint} (${m.signer.role} key)`,
-      ].join("\n"),
-    );
+    printCreated(ctx, describeCreated(s), recipients.length);
   } finally {
     manifest.close();
   }
+}
+
+/**
+ * `--node HOST:PORT`: the running node makes the snapshot itself (`snapshot.create` admin action,
+ * after a read barrier), on its own disk: `--out` and `--sign-with` are paths there (absolute;
+ * `--out DIR/` for the default name; default `<its data dir>/snapshots/`).
+ */
+async function snapshotCreateRemote(ctx: Context, addr: string, flags: SnapshotCreateFlags) {
+  if (!/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(addr))
+    throw new CliError(ExitCode.Usage, `--node must be HOST:PORT, got ${JSON.stringify(addr)}`);
+  const timeoutMs = flags.timeout === undefined ? DEFAULT_REMOTE_TIMEOUT_MS : Number(flags.timeout);
+  if (!Number.isInteger(timeoutMs) || timeoutMs <= 0)
+    throw new CliError(ExitCode.Usage, "--timeout must be a positive number of milliseconds");
+  for (const [flag, p] of [
+    ["--out", flags.out],
+    ["--sign-with", flags.signWith],
+  ] as const) {
+    if (p !== undefined && !isAbsolute(p))
+      throw new CliError(
+        ExitCode.Usage,
+        `${flag} with --node is a path on that node: give it absolute, not ${p}`,
+      );
+  }
+  const recipients = flags.ageRecipient ?? [];
+  const args = {
+    ...(flags.out === undefined
+      ? {}
+      : flags.out.endsWith("/")
+        ? { outDir: flags.out }
+        : { outFile: flags.out }),
+    ...(flags.signWith ? { signWith: flags.signWith } : {}),
+    ...(recipients.length ? { ageRecipients: recipients } : {}),
+  };
+  const settings = ctx.settings();
+  let secret = settings.raft.clusterSecret;
+  if (secret !== undefined && isEncryptedCredential(secret))
+    secret = decryptCredential(await ctx.keyMaterial(), secret);
+  const tls = settings.raft.tls === undefined ? undefined : readTls(settings.raft.tls);
+  const client = new ClusterClient(addr, { secret, tls });
+  try {
+    const res = await client.admin({
+      action: SNAPSHOT_CREATE_ACTION,
+      argsJson: JSON.stringify(args),
+      onLeader: false,
+      timeoutMs,
+      hops: 0,
+    });
+    if (res.failure !== undefined) throw failureToError(res.failure);
+    printCreated(ctx, JSON.parse(res.resultJson) as SnapshotCreateResult, recipients.length);
+  } catch (err) {
+    if (err instanceof RaftNodeError)
+      throw new CliError(
+        err.code === "InvalidArgument" ? ExitCode.Usage : ExitCode.Failure,
+        `snapshot create on ${addr}: ${err.message}`,
+        { cause: err },
+      );
+    throw err;
+  } finally {
+    client.close();
+  }
+}
+
+function printCreated(ctx: Context, r: SnapshotCreateResult, recipients: number): void {
+  ctx.out.result(r, () =>
+    [
+      `snapshot ${r.file}`,
+      `  ${formatBytes(r.bytes)}, sha256 ${r.sha256}${r.encrypted ? `, age-encrypted to ${recipients} recipient(s)` : ""}`,
+      `  node ${r.nodeId}, cluster ${r.clusterId ?? "(none)"}, applied index ${r.appliedIndex} (term ${r.appliedTerm}), schema v${r.schemaVersion}`,
+      `  signed by ${r.signer.fingerprint} (${r.signer.role} key)`,
+    ].join("\n"),
+  );
 }
 
 export async function snapshotVerifyCommand(ctx: Context, file: string, flags: SnapshotReadFlags) {
@@ -153,6 +220,16 @@ export async function snapshotRestoreCommand(ctx: Context, file: string, flags: 
       allowShrink: Boolean(flags.allowShrink),
       forceUnverified: Boolean(flags.forceUnverified),
       ...(flags.clusterId !== undefined ? { newClusterId: flags.clusterId } : {}),
+      // Cluster mode: the Raft log is re-seeded to start at the restored state.
+      ...(settings.raft.peers.length > 0
+        ? {
+            raft: {
+              dir: raftDir(settings),
+              nodeId: settings.raft.nodeId,
+              addrs: Object.fromEntries(settings.raft.peers.map((p) => [String(p.id), p.addr])),
+            },
+          }
+        : {}),
     }),
   );
   const result = {
@@ -167,15 +244,23 @@ export async function snapshotRestoreCommand(ctx: Context, file: string, flags: 
     gcPaused: true,
     gcPauseFile: r.gcPauseFile,
     shrunk: r.shrunk,
+    raft: r.raft ?? null,
   };
   ctx.out.result(result, () =>
     [
       `restored ${file} into ${r.targetDbPath} (${r.mode}${r.snapshot.verified ? "" : ", UNVERIFIED"})`,
       `  trust: ${r.snapshot.trust.source}: ${r.snapshot.trust.explanation}`,
       `  applied index ${r.appliedIndex} (term ${r.appliedTerm}), cluster ${r.clusterId ?? "(none)"}`,
+      ...(r.raft
+        ? [
+            `  raft log seeded at index ${r.raft.index} (term ${r.raft.term}), voters ${r.raft.conf.voters.join(",")}${r.raft.conf.learners.length ? `, learners ${r.raft.conf.learners.join(",")}` : ""}`,
+          ]
+        : []),
       r.mode === "new-cluster"
         ? `  new cluster id ${r.clusterId}: start this node as the first member of the new cluster (README: disaster recovery)`
-        : "  start the node: it rejoins and catches up from the leader",
+        : r.raft
+          ? `  rejoin: "enigma cluster remove-node ${settings.raft.nodeId}" on another member (if not done yet), start this node, then "enigma cluster add-node ${settings.raft.nodeId} ${settings.raft.grpcAddr}": it catches up from the leader`
+          : "  start the node",
       `  GC is paused until you run "enigma snapshot confirm-gc" (${r.gcPauseFile})`,
     ].join("\n"),
   );

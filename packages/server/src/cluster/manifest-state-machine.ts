@@ -5,7 +5,8 @@
  * membership land in the same SQLite transaction as the commands. An entry that does not decode
  * throws, and the driver stops the node: a committed entry is never skipped.
  *
- * Snapshots are SQLite online backups of the manifest; restoring validates and migrates the image
+ * Snapshots are SQLite online backups of the manifest, taken by the same `snapshotManifestDb` as
+ * operator snapshots (snapshot/online-backup.ts): index and term are read from the copy; restoring validates and migrates the image
  * in a temp file (`Manifest.restoreFrom`) and then replaces the live database's rows in one
  * transaction, so the open `Manifest` (and everything holding it) stays valid.
  */
@@ -13,7 +14,8 @@ import { rmSync } from "node:fs";
 import { type ApplyEntry, type Command, decodeEnvelope, Manifest } from "@enigma/manifest";
 import type { Entry, SnapshotMetadata } from "@enigma/raft";
 import { decodeConfChangeEntry } from "@enigma/raft";
-import { readSqliteRow, replaceSqliteContents, type StateMachine } from "@enigma/raft-node";
+import { replaceSqliteContents, type StateMachine } from "@enigma/raft-node";
+import { snapshotManifestDb } from "../snapshot/online-backup.js";
 
 export interface ManifestStateMachineOptions {
   /** Called after each applied batch with the commands it applied (e.g. to refresh the keyring). */
@@ -71,13 +73,9 @@ export class ManifestStateMachine implements StateMachine {
   }
 
   async snapshot(path: string): Promise<{ index: number; term: number }> {
-    await this.#manifest.backupTo(path);
-    const row = readSqliteRow<{ index: number; term: number }>(
-      path,
-      "SELECT applied_index AS 'index', applied_term AS term FROM raft_meta WHERE id = 1",
-    );
-    if (row === undefined) throw new Error(`manifest snapshot ${path} has no raft_meta row`);
-    return row;
+    // Index and term only: no checksum, counts or hash (the driver hashes the file itself).
+    const copy = await snapshotManifestDb(this.#manifest, path, { describe: false });
+    return { index: copy.raftMeta.appliedIndex, term: copy.raftMeta.appliedTerm };
   }
 
   restore(path: string, metadata: SnapshotMetadata): void {

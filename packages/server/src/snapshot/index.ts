@@ -1,4 +1,12 @@
 export {
+  describeCreated,
+  registerSnapshotActions,
+  SNAPSHOT_CREATE_ACTION,
+  SNAPSHOT_GC_PAUSE_ACTION,
+  SnapshotCreateArgs,
+  type SnapshotCreateResult,
+} from "./admin.js";
+export {
   type CreatedSnapshot,
   type CreateSnapshotOptions,
   createNodeSnapshot,
@@ -37,9 +45,18 @@ export {
 } from "./node-key.js";
 export { type DbSnapshotInfo, type DbState, describeDbFile, snapshotManifestDb } from "./online-backup.js";
 export {
+  confFromMembership,
+  RAFT_LOG_FILE,
+  RAFT_SNAPSHOTS_DIR,
+  type SeededRaft,
+  type SeedRaftOptions,
+  seedRaftLog,
+} from "./raft-seed.js";
+export {
   findShrink,
   type RestoreMode,
   type RestoreOptions,
+  type RestoreRaftOptions,
   type RestoreReport,
   restoreSnapshot,
   SHRINK_MAX_FRACTION,

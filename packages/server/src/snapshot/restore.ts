@@ -13,10 +13,12 @@ import { open } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { canonicalJson } from "@enigma/crypto";
 import { Manifest } from "@enigma/manifest";
+import type { ConfState } from "@enigma/raft";
 import { SnapshotError } from "./errors.js";
 import type { SnapshotManifest } from "./format.js";
 import { gcPausePath, readGcPause, writeGcPause } from "./gc-pause.js";
 import { type DbState, describeDbFile } from "./online-backup.js";
+import { confFromMembership, RAFT_LOG_FILE, type SeededRaft, seedRaftLog } from "./raft-seed.js";
 import { scanSnapshot, type VerifyOptions, type VerifyReport } from "./verify.js";
 
 export type RestoreMode = "reseed" | "new-cluster";
@@ -42,7 +44,20 @@ export interface RestoreOptions extends VerifyOptions {
   readonly dataDir?: string;
   /** new-cluster mode: the new cluster id (default: a random UUID). */
   readonly newClusterId?: string;
+  /**
+   * Cluster mode (`[raft] peers` set): the node's Raft log is re-seeded to start at the restored
+   * state (raft-seed.ts). Omit for a single node without Raft.
+   */
+  readonly raft?: RestoreRaftOptions;
   readonly nowMs?: number;
+}
+
+export interface RestoreRaftOptions {
+  /** `<[raft] data_dir>/raft`. */
+  readonly dir: string;
+  readonly nodeId: number;
+  /** Member addresses by node id (`[raft] peers`). */
+  readonly addrs: Readonly<Record<string, string>>;
 }
 
 export interface ShrunkTable {
@@ -69,6 +84,8 @@ export interface RestoreReport {
   readonly checksum: string;
   readonly shrunk: readonly ShrunkTable[];
   readonly gcPauseFile: string;
+  /** Cluster mode: the Raft log now starts at the restored state. */
+  readonly raft: SeededRaft | undefined;
   readonly warnings: readonly string[];
 }
 
@@ -125,7 +142,9 @@ export async function restoreSnapshot(file: string, opts: RestoreOptions): Promi
       `this node belongs to cluster ${currentCluster} but the snapshot to ${m.clusterId}: reseed only within a cluster (disaster recovery: --mode new-cluster)`,
     );
 
-  // 3. Extract (re-verifying) next to the target, check, adjust, swap.
+  const conf = opts.raft === undefined ? undefined : raftConf(opts.mode, m, opts.raft.nodeId);
+
+  // 3. Extract (re-verifying) next to the target, check, adjust, pause GC, seed Raft, swap.
   mkdirSync(dirname(target), { recursive: true });
   const temp = join(dirname(target), `.${basename(target)}.restore-${randomBytes(6).toString("hex")}`);
   try {
@@ -160,7 +179,24 @@ export async function restoreSnapshot(file: string, opts: RestoreOptions): Promi
       appliedIndex: m.raft.appliedIndex,
       clusterId,
     });
+    let raft: SeededRaft | undefined;
     try {
+      if (opts.raft !== undefined && conf !== undefined) {
+        // Before the swap: a crash in between leaves a log whose snapshot is newer than the old
+        // manifest (the driver restores it on start) or older (the driver refuses to start); either
+        // way the restore can simply be run again.
+        if (opts.mode === "new-cluster") removeRaftLog(opts.raft.dir);
+        raft = await seedRaftLog({
+          raftDir: opts.raft.dir,
+          nodeId: opts.raft.nodeId,
+          imagePath: temp,
+          index: m.raft.appliedIndex,
+          term: m.raft.appliedTerm,
+          snapshotTerm: opts.mode === "reseed" ? m.raft.term : m.raft.appliedTerm,
+          conf,
+          addrs: opts.raft.addrs,
+        });
+      }
       Manifest.restoreFrom(temp, target);
     } catch (err) {
       if (!hadPause) rmSync(gcPausePath(dataDir), { force: true });
@@ -180,6 +216,7 @@ export async function restoreSnapshot(file: string, opts: RestoreOptions): Promi
       checksum,
       shrunk,
       gcPauseFile: gcPausePath(dataDir),
+      raft,
       warnings,
     };
   } catch (err) {
@@ -187,6 +224,32 @@ export async function restoreSnapshot(file: string, opts: RestoreOptions): Promi
   } finally {
     for (const suffix of ["", "-wal", "-shm", "-journal"]) rmSync(`${temp}${suffix}`, { force: true });
   }
+}
+
+/**
+ * The Raft configuration the seeded log starts with: reseed = the cluster's configuration at the
+ * snapshot's index; new cluster = this node alone (the others join with add-node).
+ */
+function raftConf(mode: RestoreMode, m: SnapshotManifest, nodeId: number): ConfState {
+  if (mode === "new-cluster") return { voters: [nodeId], learners: [] };
+  const conf = confFromMembership(m.raft.membership);
+  if (conf === undefined)
+    throw new SnapshotError(
+      "BadArgument",
+      "the snapshot carries no Raft membership (taken on a node without Raft?): it cannot reseed a cluster member; " +
+        "use --mode new-cluster to start a new cluster from it",
+    );
+  if (!conf.voters.includes(nodeId) && !conf.learners.includes(nodeId))
+    throw new SnapshotError(
+      "BadArgument",
+      `node ${nodeId} was not a member when the snapshot was taken (members ${[...conf.voters, ...conf.learners].join(",")}): ` +
+        "reseed a node only with a snapshot of its own cluster from while it was a member",
+    );
+  return conf;
+}
+
+function removeRaftLog(dir: string): void {
+  for (const suffix of ["", "-wal", "-shm"]) rmSync(join(dir, `${RAFT_LOG_FILE}${suffix}`), { force: true });
 }
 
 /** Tables whose row count the snapshot would cut to less than half (ignoring small tables). */
