@@ -112,6 +112,14 @@ describe("docker-compose lab", () => {
     expect(node("enigma-init").restart).toBe("no");
   });
 
+  it("gives SIGTERM draining its time before docker's SIGKILL (stop_grace_period)", () => {
+    const grace = /^(\d+)s$/.exec(String(shared.stop_grace_period ?? ""));
+    // [ops] shutdown_timeout defaults to 30 s, plus up to 5 s of leadership hand-over.
+    expect(Number(grace?.[1] ?? 0)).toBeGreaterThanOrEqual(35);
+    for (const n of nodeNames)
+      expect(node(n).stop_grace_period ?? shared.stop_grace_period).toBe(shared.stop_grace_period);
+  });
+
   it("runs the nodes hardened: read-only root with a /tmp tmpfs, no capabilities, no-new-privileges", () => {
     expect(shared.read_only).toBe(true);
     expect(strings(listAt(shared, "tmpfs"))).toContain("/tmp");

@@ -246,6 +246,10 @@ describe("k8s manifests", () => {
       expect(s.keyfilePath).toBe("/etc/enigma/keystore/keystore.enigma");
       expect(s.providers.length).toBeGreaterThanOrEqual(s.replicationFactor);
       expect(s.providers.every((p) => p.type !== "Local")).toBe(true); // shared storage only
+      // SIGTERM drains for up to shutdown_timeout, then hands over leadership (≤ 5 s): the
+      // kubelet's SIGKILL must come later.
+      const grace = Number(get(podSpec, "terminationGracePeriodSeconds"));
+      expect(grace * 1000).toBeGreaterThanOrEqual(s.ops.shutdownTimeoutMs + 5_000);
     }
     expect(seen.size).toBe(replicas);
   });

@@ -19,9 +19,11 @@ import { RaftNodeError } from "./errors.js";
 import { AUTH_METADATA_KEY, ClusterAuth } from "./grpc/auth.js";
 import {
   ClientCache,
+  checkTls,
   DEFAULT_MAX_MESSAGE_BYTES,
   serverCredentials,
   type TlsMaterial,
+  updateServerCredentials,
 } from "./grpc/channel.js";
 import { ClusterClient, errorToFailure, failureToError } from "./grpc/cluster-client.js";
 import {
@@ -39,7 +41,13 @@ import {
 } from "./grpc/cluster-codec.js";
 import { GrpcTransport } from "./grpc/grpc-transport.js";
 import { CLUSTER_SERVICE, type ClusterMethod, clusterPath, RAFT_SERVICE } from "./grpc/services.js";
-import { type NodeLogger, type NodeStatus, type ProposeOutcome, RaftNode } from "./raft-node.js";
+import {
+  type NodeLogger,
+  type NodeStatus,
+  type ProposeOutcome,
+  RaftNode,
+  type RaftNodeObserver,
+} from "./raft-node.js";
 import type { StateMachine } from "./state-machine.js";
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
@@ -67,6 +75,8 @@ export interface ClusterNodeOptions {
   readonly maxMessageBytes?: number;
   readonly logger?: NodeLogger;
   readonly onFatal?: (err: unknown) => void;
+  /** Metrics hooks, handed to the Raft driver. */
+  readonly observer?: RaftNodeObserver;
 }
 
 /**
@@ -96,6 +106,7 @@ export class ClusterNode {
   readonly #auth: ClusterAuth;
   readonly #clients: ClientCache;
   readonly #server: grpc.Server;
+  readonly #serverCreds: grpc.ServerCredentials;
   readonly #leaderClients = new Map<string, ClusterClient>();
   #admin: AdminHandler | undefined;
   #stopped = false;
@@ -106,12 +117,14 @@ export class ClusterNode {
     auth: ClusterAuth,
     clients: ClientCache,
     server: grpc.Server,
+    serverCreds: grpc.ServerCredentials,
   ) {
     this.#o = o;
     this.raft = raft;
     this.#auth = auth;
     this.#clients = clients;
     this.#server = server;
+    this.#serverCreds = serverCreds;
   }
 
   static async start(o: ClusterNodeOptions): Promise<ClusterNode> {
@@ -144,19 +157,19 @@ export class ClusterNode {
       snapshotThresholdEntries: o.snapshotThresholdEntries,
       ...(log === undefined ? {} : { logger: log }),
       ...(o.onFatal === undefined ? {} : { onFatal: o.onFatal }),
+      ...(o.observer === undefined ? {} : { observer: o.observer }),
     });
     const server = new grpc.Server({
       "grpc.max_receive_message_length": maxMessageBytes,
       "grpc.max_send_message_length": maxMessageBytes,
     });
-    const node = new ClusterNode(o, raft, auth, clients, server);
+    const serverCreds = serverCredentials(o.tls);
+    const node = new ClusterNode(o, raft, auth, clients, server, serverCreds);
     server.addService(RAFT_SERVICE, transport.serviceImpl());
     server.addService(CLUSTER_SERVICE, node.#serviceImpl());
     try {
       await new Promise<number>((resolve, reject) =>
-        server.bindAsync(o.listenAddr, serverCredentials(o.tls), (err, port) =>
-          err ? reject(err) : resolve(port),
-        ),
+        server.bindAsync(o.listenAddr, serverCreds, (err, port) => (err ? reject(err) : resolve(port))),
       );
     } catch (err) {
       await raft.stop();
@@ -268,6 +281,21 @@ export class ClusterNode {
         return res.leaderId;
       },
     );
+  }
+
+  /**
+   * Certificate rotation (SIGHUP): the gRPC server presents `tls` in every later handshake and
+   * checks client certificates against its CA; outgoing channels are re-opened with it. Open
+   * inbound connections keep the old certificate until they reconnect. Only for a node started
+   * with TLS (switching TLS on or off needs a restart). Throws, changing nothing, if `tls` is bad.
+   */
+  reloadTls(tls: TlsMaterial): void {
+    if (this.#o.tls === undefined) {
+      throw new RaftNodeError("InvalidArgument", "node runs without TLS: enabling it needs a restart");
+    }
+    checkTls(tls);
+    updateServerCredentials(this.#serverCreds, tls);
+    this.#clients.setTls(tls);
   }
 
   /** Installs the handler of `Admin` calls (the server composes it once its engine is open). */

@@ -24,6 +24,7 @@ export {
   type NodeStatus,
   type ProposeOutcome,
   RaftNode,
+  type RaftNodeObserver,
   type RaftNodeOptions,
 } from "./raft-node.js";
 export { readSqliteRow, replaceSqliteContents } from "./sqlite-files.js";

@@ -89,6 +89,18 @@ export interface RaftNodeOptions {
   readonly logger?: NodeLogger;
   /** Called once if the node hits an invariant violation or a storage failure; it has stopped. */
   readonly onFatal?: (err: unknown) => void;
+  /** Observation hooks for metrics; called synchronously, must not throw or call back in. */
+  readonly observer?: RaftNodeObserver;
+}
+
+/** What a metrics layer may observe of the driver. Every hook is optional and side-effect free here. */
+export interface RaftNodeObserver {
+  /** The state machine was restored from a snapshot received from the leader. */
+  snapshotInstalled?(index: number, term: number): void;
+  /** A local snapshot was taken and the log compacted up to `index`. */
+  snapshotTaken?(index: number, sizeBytes: number): void;
+  /** `count` committed entries were applied in one state-machine transaction. */
+  entriesApplied?(count: number): void;
 }
 
 export interface ProposeOutcome {
@@ -573,6 +585,7 @@ export class RaftNode {
     }
     this.#applied = entries[entries.length - 1]!.index;
     this.#appliedWaiters.advance(this.#applied);
+    this.#opts.observer?.entriesApplied?.(entries.length);
   }
 
   #onSoftState(ss: SoftState): void {
@@ -685,6 +698,7 @@ export class RaftNode {
     }
     this.#appliedWaiters.advance(index);
     this.#pruneSnapshots();
+    this.#opts.observer?.snapshotInstalled?.(index, snap.metadata.term);
   }
 
   #sendSnapshot(m: Message): void {
@@ -744,6 +758,7 @@ export class RaftNode {
       const confState = this.#confAt(index);
       if (this.#storage.compact({ metadata: { index, term, confState }, data })) {
         this.#log.info(`raft ${this.id}: snapshot at ${index} (${sizeBytes} bytes); log compacted`);
+        this.#opts.observer?.snapshotTaken?.(index, sizeBytes);
         const keepFrom = this.#confHistory.findLastIndex((c) => c.index <= index);
         if (keepFrom > 0) this.#confHistory = this.#confHistory.slice(keepFrom);
       }

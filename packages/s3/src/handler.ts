@@ -33,6 +33,10 @@ export interface S3RequestLog {
   errorCode: string | undefined;
   durationMs: number;
   accessKeyId: string | undefined;
+  /** Request body bytes read from the client (as sent: aws-chunked framing included). */
+  bytesIn: number;
+  /** Bytes written to the client's connection for this request, response headers included. */
+  bytesOut: number;
 }
 
 export interface S3HandlerOptions {
@@ -53,6 +57,8 @@ export interface S3HandlerOptions {
   onInternalError?: (err: unknown, requestId: string) => void;
   /** Called once per request when the response finished or the connection closed. */
   onRequestDone?: (log: S3RequestLog) => void;
+  /** Called when a request starts being handled (metrics: requests in flight). */
+  onRequestStart?: () => void;
 }
 
 export type S3RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -144,11 +150,23 @@ export function createS3Handler(options: S3HandlerOptions): S3RequestHandler {
     res.setHeader("x-amz-request-id", requestId);
     res.setHeader("x-amz-id-2", requestId);
     res.setHeader("Server", "Enigma");
+    const socket = req.socket;
+    const written0 = socket.bytesWritten;
+    let bytesIn = 0;
+    const counted = async function* (): AsyncGenerator<Buffer> {
+      for await (const b of req as AsyncIterable<Buffer>) {
+        bytesIn += b.length;
+        yield b;
+      }
+    };
+    options.onRequestStart?.();
     let logged = false;
     const logDone = () => {
       if (logged) return;
       logged = true;
       options.onRequestDone?.({
+        bytesIn,
+        bytesOut: Math.max(0, socket.bytesWritten - written0),
         requestId,
         endpoint,
         method,
@@ -225,7 +243,7 @@ export function createS3Handler(options: S3HandlerOptions): S3RequestHandler {
             true,
           );
           sendContinue();
-          return new VerifiedBody(req, expect);
+          return new VerifiedBody(counted(), expect);
         },
         async xmlBody() {
           const expect = bodyExpectations(
@@ -237,7 +255,7 @@ export function createS3Handler(options: S3HandlerOptions): S3RequestHandler {
             false,
           );
           sendContinue();
-          return readSmallBody(new VerifiedBody(req, expect));
+          return readSmallBody(new VerifiedBody(counted(), expect));
         },
       };
       await dispatch(ctx);

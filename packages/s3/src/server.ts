@@ -1,6 +1,7 @@
 import { createServer as createHttpServer, type Server } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
+import { createSecureContext } from "node:tls";
 import { S3Error } from "./errors.js";
 import { createS3Handler, type S3HandlerOptions } from "./handler.js";
 import { renderErrorXml } from "./http/error-body.js";
@@ -25,7 +26,17 @@ export interface RunningS3Server {
   port: number;
   /** `http(s)://host:port` */
   url: string;
-  close(): Promise<void>;
+  /**
+   * Stops accepting connections and lets in-flight requests finish: idle keep-alive connections
+   * are closed at once and every connection as soon as its request is answered (later responses
+   * carry `Connection: close`). After `graceMs` (default 2 s) the remaining sockets are cut.
+   */
+  close(opts?: { graceMs?: number }): Promise<void>;
+  /**
+   * HTTPS only: new handshakes use this certificate and key (certificate rotation); open
+   * connections keep the old one. Throws, changing nothing, if the PEM is unusable.
+   */
+  reloadTls(tls: { certPem: string | Buffer; keyPem: string | Buffer }): void;
 }
 
 /** Answer for requests Node's parser rejected before any handler ran (e.g. headers over its limit). */
@@ -57,9 +68,15 @@ export async function startS3Server(options: S3ServerOptions): Promise<RunningS3
     options.tls === undefined
       ? createHttpServer(serverOptions)
       : createHttpsServer({ ...serverOptions, cert: options.tls.certPem, key: options.tls.keyPem });
-  server.on("request", handler);
-  server.on("checkContinue", handler);
-  server.on("checkExpectation", handler);
+  let closing = false;
+  // While draining, every answer closes its connection, so clients reconnect elsewhere.
+  const serve: typeof handler = (req, res) => {
+    if (closing) res.shouldKeepAlive = false;
+    handler(req, res);
+  };
+  server.on("request", serve);
+  server.on("checkContinue", serve);
+  server.on("checkExpectation", serve);
   server.on("clientError", onClientError);
   server.setTimeout(SOCKET_IDLE_TIMEOUT_MS);
   const host = options.host ?? "127.0.0.1";
@@ -75,12 +92,31 @@ export async function startS3Server(options: S3ServerOptions): Promise<RunningS3
   return {
     port,
     url: `${scheme}://${host}:${port}`,
-    close: () =>
+    close: (opts = {}) =>
       new Promise<void>((resolve) => {
-        server.close(() => resolve());
+        closing = true;
+        const graceMs = opts.graceMs ?? 2_000;
+        // Connections whose request was answered become idle: close them as they do.
+        const sweep = setInterval(() => server.closeIdleConnections(), 50);
+        // In-flight requests get the grace, then their sockets are cut.
+        const cut = setTimeout(() => server.closeAllConnections(), graceMs);
+        cut.unref();
+        server.close(() => {
+          clearInterval(sweep);
+          clearTimeout(cut);
+          resolve();
+        });
         server.closeIdleConnections();
-        // In-flight requests get a short grace, then their sockets are cut.
-        setTimeout(() => server.closeAllConnections(), 2_000).unref();
       }),
+    reloadTls(tls) {
+      if (options.tls === undefined)
+        throw new Error("the S3 port runs without TLS: enabling it needs a restart");
+      // createSecureContext validates (key matches certificate) before the server switches.
+      createSecureContext({ cert: tls.certPem, key: tls.keyPem });
+      (server as unknown as { setSecureContext(o: object): void }).setSecureContext({
+        cert: tls.certPem,
+        key: tls.keyPem,
+      });
+    },
   };
 }

@@ -1,14 +1,29 @@
 /**
- * The ops port: /livez (process up), /readyz (ready to serve), /status (JSON). Kept apart from the
- * S3 port so probes and scrapes never compete with client traffic or need S3 credentials.
+ * The ops port: /livez (process up), /readyz (ready to serve; `?noleader` skips the leader and
+ * apply checks, for liveness-style probes), /status (JSON), /metrics (Prometheus text, optionally
+ * behind a bearer token). Kept apart from the S3 port so probes and scrapes never compete with
+ * client traffic or need S3 credentials.
  */
+import { createHash, timingSafeEqual } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 
+export interface ReadinessOptions {
+  /** False for `/readyz?noleader`: only the process phase and the Raft driver being up count. */
+  readonly requireLeader: boolean;
+}
+
 export interface OpsHandlers {
   /** Null when ready, else the reason (returned as 503 text). */
-  readiness(): string | null;
+  readiness(opts: ReadinessOptions): string | null;
   status(): unknown;
+  /** Prometheus exposition; absent: /metrics answers 404. */
+  metrics?(): Promise<{ contentType: string; body: string }>;
+  /**
+   * The bearer token /metrics requires: undefined = open; null = configured but not usable yet
+   * (an `enc:` token before the keystore is open) → 503.
+   */
+  metricsToken?(): string | undefined | null;
 }
 
 export interface RunningOps {
@@ -16,9 +31,22 @@ export interface RunningOps {
   close(): Promise<void>;
 }
 
+/** Constant-time comparison (hashing first makes the time independent of the lengths too). */
+export function tokenMatches(given: string, expected: string): boolean {
+  const a = createHash("sha256").update(given).digest();
+  const b = createHash("sha256").update(expected).digest();
+  return timingSafeEqual(a, b);
+}
+
+function bearer(header: string | undefined): string | undefined {
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(header ?? "");
+  return m?.[1];
+}
+
 export async function startOpsServer(host: string, port: number, handlers: OpsHandlers): Promise<RunningOps> {
   const server: Server = createServer((req, res) => {
-    const path = (req.url ?? "/").split("?")[0];
+    const url = new URL(req.url ?? "/", "http://ops");
+    const path = url.pathname;
     if (req.method !== "GET" && req.method !== "HEAD") {
       res.writeHead(405, { Allow: "GET, HEAD" }).end();
       return;
@@ -26,12 +54,32 @@ export async function startOpsServer(host: string, port: number, handlers: OpsHa
     if (path === "/livez") {
       res.writeHead(200, { "Content-Type": "text/plain" }).end("ok\n");
     } else if (path === "/readyz") {
-      const reason = handlers.readiness();
+      const reason = handlers.readiness({ requireLeader: !url.searchParams.has("noleader") });
       res.writeHead(reason === null ? 200 : 503, { "Content-Type": "text/plain" }).end(`${reason ?? "ok"}\n`);
     } else if (path === "/status") {
       res
         .writeHead(200, { "Content-Type": "application/json" })
         .end(`${JSON.stringify(handlers.status())}\n`);
+    } else if (path === "/metrics" && handlers.metrics !== undefined) {
+      const token = handlers.metricsToken?.();
+      if (token === null) {
+        res.writeHead(503, { "Content-Type": "text/plain" }).end("metrics token not loaded yet\n");
+        return;
+      }
+      if (token !== undefined) {
+        const given = bearer(req.headers.authorization);
+        if (given === undefined || !tokenMatches(given, token)) {
+          res
+            .writeHead(401, { "Content-Type": "text/plain", "WWW-Authenticate": 'Bearer realm="metrics"' })
+            .end("unauthorized\n");
+          return;
+        }
+      }
+      handlers.metrics().then(
+        ({ contentType, body }) => res.writeHead(200, { "Content-Type": contentType }).end(body),
+        (err: unknown) =>
+          res.writeHead(500, { "Content-Type": "text/plain" }).end(`metrics failed: ${String(err)}\n`),
+      );
     } else {
       res.writeHead(404, { "Content-Type": "text/plain" }).end("not found\n");
     }

@@ -1,5 +1,6 @@
 /** gRPC credentials, channel options and the per-address client cache shared by transport and forwarding. */
 import { readFileSync } from "node:fs";
+import { createSecureContext } from "node:tls";
 import * as grpc from "@grpc/grpc-js";
 import { CLUSTER_SERVICE, RAFT_SERVICE } from "./services.js";
 
@@ -35,6 +36,29 @@ export function serverCredentials(tls: TlsMaterial | undefined): grpc.ServerCred
   return grpc.ServerCredentials.createSsl(tls.ca, [{ cert_chain: tls.cert, private_key: tls.key }], true);
 }
 
+/**
+ * Checks that `tls` is usable (key matches certificate, PEM parses) before it replaces anything.
+ * Throws with the TLS library's reason otherwise.
+ */
+export function checkTls(tls: TlsMaterial): void {
+  createSecureContext({ cert: tls.cert, key: tls.key, ca: tls.ca });
+}
+
+/**
+ * Swaps the certificate, key and CA of server credentials made by `serverCredentials`: the gRPC
+ * server applies them to every later handshake (`setSecureContext`); open connections keep theirs.
+ * grpc-js keeps the hook (`updateSecureContextOptions`) protected, hence the cast.
+ */
+export function updateServerCredentials(creds: grpc.ServerCredentials, tls: TlsMaterial): void {
+  const updatable = creds as unknown as {
+    updateSecureContextOptions?: (o: { ca: Buffer; cert: Buffer[]; key: Buffer[] }) => void;
+  };
+  if (typeof updatable.updateSecureContextOptions !== "function") {
+    throw new Error("this @grpc/grpc-js version cannot update server credentials in place");
+  }
+  updatable.updateSecureContextOptions({ ca: tls.ca, cert: [tls.cert], key: [tls.key] });
+}
+
 export function channelCredentials(tls: TlsMaterial | undefined): grpc.ChannelCredentials {
   if (tls === undefined) return grpc.credentials.createInsecure();
   return grpc.credentials.createSsl(tls.ca, tls.key, tls.cert);
@@ -61,7 +85,7 @@ export type RawClient = grpc.Client & Record<string, (...args: unknown[]) => unk
 
 /** One channel per peer address, for the Raft and the cluster service alike. */
 export class ClientCache {
-  readonly #creds: grpc.ChannelCredentials;
+  #creds: grpc.ChannelCredentials;
   readonly #options: grpc.ChannelOptions;
   readonly #raft = new Map<string, RawClient>();
   readonly #cluster = new Map<string, RawClient>();
@@ -87,6 +111,15 @@ export class ClientCache {
       this.#cluster.set(addr, c);
     }
     return c;
+  }
+
+  /**
+   * New client certificate / CA for outgoing channels: open channels are closed (their streams
+   * fail and are re-opened by their users) and every later channel uses `tls`.
+   */
+  setTls(tls: TlsMaterial): void {
+    this.#creds = channelCredentials(tls);
+    this.close();
   }
 
   drop(addr: string): void {

@@ -5,7 +5,13 @@
  */
 import { join } from "node:path";
 import type { Command, Manifest } from "@enigma/manifest";
-import { ClusterNode, type ClusterNodeStatus, type NodeLogger, readTls } from "@enigma/raft-node";
+import {
+  ClusterNode,
+  type ClusterNodeStatus,
+  type NodeLogger,
+  type RaftNodeObserver,
+  readTls,
+} from "@enigma/raft-node";
 import type { EnigmaSettings } from "../config/index.js";
 import { ManifestStateMachine } from "./manifest-state-machine.js";
 import { RaftCommitter } from "./raft-committer.js";
@@ -18,13 +24,20 @@ export interface StartClusterOptions {
   readonly onFatal: (err: unknown) => void;
   readonly onApplied?: (commands: readonly Command[]) => void;
   readonly onRestored?: () => void;
+  /** Metrics hooks for the Raft driver. */
+  readonly observer?: RaftNodeObserver;
 }
 
 export interface RunningCluster {
   readonly node: ClusterNode;
   readonly committer: RaftCommitter;
-  /** Null when ready: a leader is known and this node applied what it knows is committed. */
-  readiness(): string | null;
+  /**
+   * Null when ready: a leader is known and this node applied what it knows is committed. With
+   * `requireLeader: false` (`/readyz?noleader`) only a running Raft driver is required.
+   */
+  readiness(opts?: { requireLeader: boolean }): string | null;
+  /** Re-reads the `[raft] tls_*` files and rotates the gRPC certificates (SIGHUP). */
+  reloadTls(): void;
   /** The `/status` document of the ops port. */
   status(): ClusterStatusDoc;
   stop(): Promise<void>;
@@ -78,18 +91,24 @@ export async function startCluster(
     tls: r.tls === undefined ? undefined : readTls(r.tls),
     logger: opts.logger,
     onFatal: opts.onFatal,
+    ...(opts.observer === undefined ? {} : { observer: opts.observer }),
   });
   return {
     node,
     committer: new RaftCommitter(node),
-    readiness() {
-      const st = node.raft.status();
+    readiness(o = { requireLeader: true }) {
       if (node.raft.stopped) return "raft node stopped";
+      if (!o.requireLeader) return null;
+      const st = node.raft.status();
       if (st.leader === 0) return "no leader known";
       if (st.applied < st.commit) return `applying: ${st.applied} of ${st.commit}`;
       return null;
     },
     status: () => statusDoc(node.status()),
+    reloadTls() {
+      if (r.tls === undefined) return;
+      node.reloadTls(readTls(r.tls));
+    },
     stop: () => node.stop(),
   };
 }

@@ -64,15 +64,19 @@ const REFUSAL_TO_SERVICE: Partial<Record<string, ServiceErrorCode>> = {
 
 export interface ObjectServiceOptions {
   readonly nowMs?: () => number;
+  /** Called after each body went through the chunk pipeline (metrics: uploaded vs deduplicated). */
+  readonly onWrite?: (w: { uploadedChunks: number; uploadedBytes: number; dedupedChunks: number }) => void;
 }
 
 export class EngineObjectService implements ObjectService {
   readonly #engine: Engine;
   readonly #now: () => number;
+  readonly #onWrite: ObjectServiceOptions["onWrite"];
 
   constructor(engine: Engine, opts: ObjectServiceOptions = {}) {
     this.#engine = engine;
     this.#now = opts.nowMs ?? Date.now;
+    this.#onWrite = opts.onWrite;
   }
 
   // ── buckets ─────────────────────────────────────────────────────────────────────────────
@@ -255,6 +259,7 @@ export class EngineObjectService implements ObjectService {
       .catch((err: unknown) => {
         throw mapStorageError(err);
       });
+    this.#onWrite?.(written);
     const checksums: Checksums =
       algorithm && hasher ? { [algorithm]: hasher.digest().toString("base64") } : {};
     const lastModifiedMs = this.#now();
@@ -411,6 +416,7 @@ export class EngineObjectService implements ObjectService {
     const written = await this.#engine.writer.write(limitBody(body, maxBytes)).catch((err: unknown) => {
       throw mapStorageError(err);
     });
+    this.#onWrite?.(written);
     // Only valid after the body iterated to the end without throwing (payload hash, trailer, MD5).
     const digests = body.digests();
     return { ...written, checksums: digests.checksums };
