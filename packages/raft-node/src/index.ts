@@ -27,6 +27,11 @@ export {
   type RaftNodeObserver,
   type RaftNodeOptions,
 } from "./raft-node.js";
+export {
+  encodeDescriptor as encodeSnapshotDescriptor,
+  type SnapshotDescriptor,
+  snapshotFileName,
+} from "./snapshot-files.js";
 export { readSqliteRow, replaceSqliteContents } from "./sqlite-files.js";
 export type { StateMachine } from "./state-machine.js";
 export type { Transport, TransportHandler } from "./transport.js";

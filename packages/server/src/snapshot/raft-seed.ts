@@ -28,7 +28,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import type { ConfState } from "@enigma/raft";
-import { SqliteLogStorage } from "@enigma/raft-node";
+import { encodeSnapshotDescriptor, SqliteLogStorage, snapshotFileName } from "@enigma/raft-node";
 import { SnapshotError } from "./errors.js";
 import { fsyncDir } from "./gc-pause.js";
 import { hashFile } from "./online-backup.js";
@@ -75,7 +75,7 @@ export async function seedRaftLog(o: SeedRaftOptions): Promise<SeededRaft> {
     );
   const snapDir = join(o.raftDir, RAFT_SNAPSHOTS_DIR);
   mkdirSync(snapDir, { recursive: true });
-  const file = `snap-${o.index}-${o.term}.db`;
+  const file = snapshotFileName(o.index, o.term);
   const tmp = join(snapDir, `seed-${process.pid}.tmp`);
   let storage: SqliteLogStorage | undefined;
   try {
@@ -91,7 +91,7 @@ export async function seedRaftLog(o: SeedRaftOptions): Promise<SeededRaft> {
     fsyncDir(snapDir);
     const hardTerm = Math.max(old.term, o.term, o.snapshotTerm);
     const keptVote = old.term === hardTerm && old.vote !== 0;
-    const data = new TextEncoder().encode(JSON.stringify({ v: 1, file, sizeBytes, sha256, addrs: o.addrs }));
+    const data = encodeSnapshotDescriptor({ file, sizeBytes, sha256, addrs: o.addrs });
     storage.save(
       {
         snapshot: { metadata: { index: o.index, term: o.term, confState: o.conf }, data },
