@@ -1,4 +1,8 @@
-/** Passphrase from --passphrase, ENIGMA_PASSPHRASE, or a hidden prompt on a TTY. */
+/**
+ * Passphrase from --passphrase, ENIGMA_PASSPHRASE, or a hidden prompt on a TTY. Only the local
+ * keystore (`key_provider = "local"`) has one: commands on a vault key provider never ask
+ * (context.ts asks lazily, when the keystore file is actually read).
+ */
 import { CliError, ExitCode } from "./exit-codes.js";
 
 export interface PassphraseSource {
@@ -25,7 +29,8 @@ export async function readPassphrase(src: PassphraseSource): Promise<string> {
   } else {
     throw new CliError(
       ExitCode.Keystore,
-      "no passphrase: pass --passphrase, set ENIGMA_PASSPHRASE, or run on a terminal to be prompted",
+      "no passphrase for the local keystore: pass --passphrase, set ENIGMA_PASSPHRASE, or run on a " +
+        "terminal to be prompted (a vault key_provider needs none)",
     );
   }
   if (src.confirm && pass.length < MIN_PASSPHRASE_CHARS) {

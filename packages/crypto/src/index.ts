@@ -51,7 +51,7 @@ export { LocalKeystoreProvider } from "./providers/local-keystore-provider.js";
 export type { MigrationResult } from "./providers/migrate.js";
 export { migrateKeySet } from "./providers/migrate.js";
 export type { KeyProviderSettings, OpenKeyProviderOptions } from "./providers/open-key-provider.js";
-export { openKeyProvider } from "./providers/open-key-provider.js";
+export { KEY_PROVIDER_ENV, openKeyProvider } from "./providers/open-key-provider.js";
 export type { KeyProviderErrorCode } from "./providers/provider-error.js";
 export { isKeyProviderError, KeyProviderError } from "./providers/provider-error.js";
 export type { VaultClientLimits } from "./providers/secret-store.js";

@@ -1,18 +1,7 @@
-import { existsSync } from "node:fs";
-import { encryptCredential, openKeystore } from "@enigma/crypto";
-import {
-  assertGcNotPaused,
-  describeConfig,
-  formatBytes,
-  loadConfig,
-  parseDurationMs,
-  proposeOrThrow,
-  rotateDataKey,
-} from "@enigma/server";
-import { runGc, SWEEP_MIN_GRACE_MS } from "../backup/gc.js";
+import { encryptCredential } from "@enigma/crypto";
+import { describeConfig, formatBytes, loadConfig, proposeOrThrow } from "@enigma/server";
 import { resolveBackup } from "../backup/resolve-backup.js";
 import type { Context } from "../context.js";
-import { CliError, ExitCode } from "../exit-codes.js";
 import { table } from "../output.js";
 
 export async function listCommand(ctx: Context) {
@@ -38,47 +27,7 @@ export async function listCommand(ctx: Context) {
   );
 }
 
-export async function statusCommand(ctx: Context) {
-  const settings = ctx.settings();
-  const engine = await ctx.engine();
-  const stats = engine.manifest.chunkStats();
-  const providers = await Promise.all(
-    engine.backends.map(async (b) => {
-      try {
-        await b.test();
-        return { name: b.name, reachable: true, error: null as string | null };
-      } catch (err) {
-        return { name: b.name, reachable: false, error: (err as Error).message };
-      }
-    }),
-  );
-  const backups = engine.manifest.listBackups();
-  const status = {
-    configDir: settings.configDir,
-    manifest: settings.dbPath,
-    keystore: settings.keyfilePath,
-    dataKeys: engine.keyring.ids(),
-    currentKeyId: engine.keyring.current().keyId,
-    backups: { total: backups.length, complete: backups.filter((b) => b.state === "complete").length },
-    chunks: stats,
-    providers: providers.map((p) => ({ ...p, chunks: stats.perLocation[p.name]?.chunks ?? 0 })),
-  };
-  ctx.out.result(status, () =>
-    [
-      `config dir:  ${status.configDir}`,
-      `data keys:   ${status.dataKeys.join(", ")} (current ${status.currentKeyId})`,
-      `backups:     ${status.backups.complete} complete of ${status.backups.total}`,
-      `chunks:      ${stats.live} live, ${stats.garbage} garbage, ${stats.deleting} deleting`,
-      `stored:      ${formatBytes(stats.storedBytes)} sealed for ${formatBytes(stats.logicalBytes)} logical (dedup ratio ${stats.dedupRatio.toFixed(2)})`,
-      "providers:",
-      ...status.providers.map(
-        (p) => `  ${p.name}: ${p.reachable ? "reachable" : `UNREACHABLE (${p.error})`}, ${p.chunks} chunks`,
-      ),
-    ].join("\n"),
-  );
-  if (providers.some((p) => !p.reachable))
-    throw new CliError(ExitCode.Storage, "a storage provider is unreachable");
-}
+// statusCommand moved to ./gc.ts (chunk statistics per backend).
 
 export async function configCommand(ctx: Context, flags: { check?: string }) {
   const loaded = flags.check ? loadConfig({ configFile: flags.check, requireFile: true }) : ctx.loaded();
@@ -109,82 +58,15 @@ export async function configCommand(ctx: Context, flags: { check?: string }) {
   );
 }
 
-export async function gcCommand(
-  ctx: Context,
-  flags: { dryRun?: boolean; grace?: string; sweep?: boolean; sweepGrace?: string },
-) {
-  const settings = ctx.settings();
-  const duration = (flag: string, v: string | undefined, fallback: number) => {
-    if (v === undefined) return fallback;
-    const ms = parseDurationMs(v);
-    if (ms === undefined) throw new CliError(ExitCode.Usage, `${flag}: not a duration: ${v}`);
-    return ms;
-  };
-  const graceMs = duration("--grace", flags.grace, settings.gcGraceMs);
-  const sweepGraceMs = duration("--sweep-grace", flags.sweepGrace, Math.max(graceMs, SWEEP_MIN_GRACE_MS));
-  // After a node-state restore, chunks newer than the restored manifest would look orphaned.
-  if (!flags.dryRun) assertGcNotPaused(settings.raft.dataDir);
-  const engine = await ctx.engine();
-  const r = await runGc(engine, {
-    dryRun: Boolean(flags.dryRun),
-    graceMs,
-    ...(flags.sweep !== false ? { sweepGraceMs } : {}),
-  });
-  const sweepLine = r.sweep
-    ? `sweep: ${r.sweep.scannedObjects} backend objects scanned, ${r.sweep.orphanObjects} unknown older than ${r.sweep.graceMs / 1000}s ` +
-      `(${formatBytes(r.sweep.orphanBytes)})${r.dryRun ? " would be" : ""} removed`
-    : "sweep: skipped";
-  ctx.out.result(r, () =>
-    [
-      r.dryRun
-        ? `dry run: ${r.candidates} unreferenced chunks older than the grace period would be deleted (${formatBytes(r.freedBytes)})`
-        : `gc: ${r.marked} chunks marked, ${r.deletedBlobs} blobs deleted, ${r.forgotten} forgotten, ${formatBytes(r.freedBytes)} freed`,
-      sweepLine,
-      ...r.errors.map((e) => `  error: ${e}`),
-      ...(r.sweep?.errors ?? []).map((e) => `  sweep error: [${e.provider}] ${e.key ?? ""} ${e.message}`),
-    ].join("\n"),
-  );
-  const sweepErrors = r.sweep?.errors.length ?? 0;
-  if (r.errors.length || sweepErrors) {
-    throw new CliError(
-      ExitCode.Storage,
-      `${r.errors.length + sweepErrors} object(s) could not be deleted; rerun gc`,
-    );
-  }
-}
+// gcCommand moved to ./gc.ts (GC runs in the server; --node uses the Admin RPC).
 
 export async function encryptCredCommand(ctx: Context, value: string) {
-  const settings = ctx.settings();
-  if (!existsSync(settings.keyfilePath))
-    throw new CliError(ExitCode.Keystore, `no keystore at ${settings.keyfilePath}`);
-  const keystore = await openKeystore(settings.keyfilePath, await ctx.passphrase());
-  const token = encryptCredential(keystore, value);
+  // The configured key provider's credKey: the local keystore or a vault (no passphrase then).
+  const token = encryptCredential(await ctx.keyMaterial(), value);
   ctx.out.result({ token }, () => token);
 }
 
-export async function keysRotateCommand(ctx: Context) {
-  const engine = await ctx.engine();
-  const keyId = await rotateDataKey(engine.keystore, engine.manifest, engine.committer, Date.now());
-  engine.keyring.refresh();
-  ctx.out.result(
-    { currentKeyId: keyId, keyIds: engine.keyring.ids() },
-    () => `new current data key ${keyId}`,
-  );
-}
-
-export async function keysListCommand(ctx: Context) {
-  const engine = await ctx.engine();
-  const rows = engine.manifest
-    .dataKeys()
-    .map((k) => ({ keyId: k.keyId, createdAt: new Date(k.createdAtMs).toISOString() }));
-  const current = engine.keyring.current().keyId;
-  ctx.out.result({ current, keys: rows }, () =>
-    table(
-      ["KEY ID", "CREATED", ""],
-      rows.map((r) => [r.keyId, r.createdAt, r.keyId === current ? "current" : ""]),
-    ),
-  );
-}
+// `keys list / rotate / show-current / migrate` live in keys.ts.
 
 export async function deleteCommand(ctx: Context, idOrName: string) {
   const engine = await ctx.engine();

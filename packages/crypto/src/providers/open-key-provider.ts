@@ -3,6 +3,8 @@
  * vault_url, gcp_project_id, secret_prefix). It only constructs: nothing is read and no SDK is
  * loaded until the caller runs open() / create() (ARCHITECTURE §6; open-key-provider.test.ts).
  */
+import { readFileSync } from "node:fs";
+import type { TokenCredential } from "@azure/identity";
 import type { Argon2Params } from "../argon2-params.js";
 import { AwsSecretsManagerProvider, type AwsSecretsManagerProviderOptions } from "./aws-secrets-manager.js";
 import { AzureKeyVaultProvider, type AzureKeyVaultProviderOptions } from "./azure-key-vault.js";
@@ -38,6 +40,86 @@ export interface OpenKeyProviderOptions {
   readonly aws?: Partial<AwsSecretsManagerProviderOptions>;
   readonly azure?: Partial<AzureKeyVaultProviderOptions>;
   readonly gcp?: Partial<GcpSecretManagerProviderOptions>;
+  /**
+   * Where the advanced / test-only knobs of KEY_PROVIDER_ENV are read (default process.env).
+   * Explicit `aws` / `azure` / `gcp` options win over them.
+   */
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Advanced and test-only settings that are not config options, read from the environment by the
+ * key provider only (README "Key providers"): endpoints of private or fake vaults, and static
+ * tokens instead of a cloud's credential chain. Production deployments leave them unset.
+ */
+export const KEY_PROVIDER_ENV = {
+  /** aws-secretsmanager: endpoint URL instead of the regional one (VPC endpoint; test fake). */
+  awsEndpoint: "ENIGMA_AWS_SECRETSMANAGER_ENDPOINT",
+  /** azure-keyvault: a bearer token used as is instead of DefaultAzureCredential (tests). */
+  azureToken: "ENIGMA_AZURE_KEYVAULT_TOKEN",
+  /** azure-keyvault: a PEM file of an extra CA to trust (private endpoint with its own CA; fake). */
+  azureCaFile: "ENIGMA_AZURE_KEYVAULT_CA_FILE",
+  /** azure-keyvault: "1" skips the token-resource check, for a vault outside *.vault.azure.net. */
+  azureSkipResourceCheck: "ENIGMA_AZURE_KEYVAULT_SKIP_RESOURCE_CHECK",
+  /** gcp-secretmanager: endpoint URL, e.g. http://127.0.0.1:4000 (private endpoint; test fake). */
+  gcpEndpoint: "ENIGMA_GCP_SECRETMANAGER_ENDPOINT",
+  /** gcp-secretmanager: a bearer token used as is instead of Application Default Credentials. */
+  gcpToken: "ENIGMA_GCP_ACCESS_TOKEN",
+} as const;
+
+function envOverrides(kind: KeyProviderKind, env: NodeJS.ProcessEnv) {
+  const get = (name: string) => {
+    const v = env[name];
+    return v === undefined || v === "" ? undefined : v;
+  };
+  switch (kind) {
+    case "aws-secretsmanager": {
+      const endpoint = get(KEY_PROVIDER_ENV.awsEndpoint);
+      return { aws: endpoint === undefined ? {} : { endpoint } };
+    }
+    case "azure-keyvault": {
+      const token = get(KEY_PROVIDER_ENV.azureToken);
+      const caFile = get(KEY_PROVIDER_ENV.azureCaFile);
+      const credential: TokenCredential | undefined =
+        token === undefined
+          ? undefined
+          : { getToken: async () => ({ token, expiresOnTimestamp: Date.now() + 3_600_000 }) };
+      let caCertificatePem: string | undefined;
+      if (caFile !== undefined) {
+        try {
+          caCertificatePem = readFileSync(caFile, "utf8");
+        } catch (err) {
+          throw new KeyProviderError(
+            kind,
+            "BadParams",
+            undefined,
+            `${KEY_PROVIDER_ENV.azureCaFile}: cannot read ${caFile} (${(err as NodeJS.ErrnoException).code ?? "error"})`,
+          );
+        }
+      }
+      return {
+        azure: {
+          ...(credential === undefined ? {} : { credential }),
+          ...(caCertificatePem === undefined ? {} : { caCertificatePem }),
+          ...(get(KEY_PROVIDER_ENV.azureSkipResourceCheck) === "1"
+            ? { disableChallengeResourceVerification: true }
+            : {}),
+        },
+      };
+    }
+    case "gcp-secretmanager": {
+      const endpoint = get(KEY_PROVIDER_ENV.gcpEndpoint);
+      const accessToken = get(KEY_PROVIDER_ENV.gcpToken);
+      return {
+        gcp: {
+          ...(endpoint === undefined ? {} : { endpoint }),
+          ...(accessToken === undefined ? {} : { accessToken }),
+        },
+      };
+    }
+    default:
+      return {};
+  }
 }
 
 export function openKeyProvider(
@@ -49,6 +131,13 @@ export function openKeyProvider(
     new KeyProviderError(kind, "BadParams", undefined, `key_provider = "${kind}": ${message}`);
   const prefix = settings.secretPrefix === undefined ? {} : { secretPrefix: settings.secretPrefix };
   const limits = opts.limits ?? {};
+  const fromEnv: {
+    aws?: Partial<AwsSecretsManagerProviderOptions>;
+    azure?: Partial<AzureKeyVaultProviderOptions>;
+    gcp?: Partial<GcpSecretManagerProviderOptions>;
+  } = (KEY_PROVIDER_KINDS as readonly string[]).includes(kind)
+    ? envOverrides(kind, opts.env ?? process.env)
+    : {};
   switch (kind) {
     case "local": {
       if (!settings.keyfilePath) throw bad("keyfile_path is required");
@@ -64,6 +153,7 @@ export function openKeyProvider(
         ...limits,
         ...prefix,
         ...(settings.awsRegion === undefined ? {} : { region: settings.awsRegion }),
+        ...fromEnv.aws,
         ...opts.aws,
       });
     case "azure-keyvault": {
@@ -71,14 +161,14 @@ export function openKeyProvider(
       if (!vaultUrl) throw bad("vault_url is required (https://<vault>.vault.azure.net)");
       if (!/^https:\/\/[^/\s]+\/?$/.test(vaultUrl))
         throw bad(`vault_url must be an https:// vault URL, got ${JSON.stringify(vaultUrl)}`);
-      return new AzureKeyVaultProvider({ ...limits, ...prefix, ...opts.azure, vaultUrl });
+      return new AzureKeyVaultProvider({ ...limits, ...prefix, ...fromEnv.azure, ...opts.azure, vaultUrl });
     }
     case "gcp-secretmanager": {
       const projectId = settings.gcpProjectId;
       if (!projectId) throw bad("gcp_project_id is required");
       if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(projectId))
         throw bad(`gcp_project_id is not a project id or number: ${JSON.stringify(projectId)}`);
-      return new GcpSecretManagerProvider({ ...limits, ...prefix, ...opts.gcp, projectId });
+      return new GcpSecretManagerProvider({ ...limits, ...prefix, ...fromEnv.gcp, ...opts.gcp, projectId });
     }
     default: {
       const never: never = kind;

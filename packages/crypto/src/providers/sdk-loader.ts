@@ -37,7 +37,11 @@ export function loadGcpSdk(): Promise<GcpSdk> {
 
 async function load<T>(provider: KeyProviderKind, pkg: string, importer: () => Promise<T>): Promise<T> {
   try {
-    return await importer();
+    const mod = await importer();
+    // A CommonJS SDK imported from a bundle (the CLI's esbuild output) arrives as `default` only.
+    const named = Object.keys(mod as object).filter((k) => k !== "default");
+    const fallback = (mod as { default?: unknown }).default;
+    return named.length === 0 && typeof fallback === "object" && fallback !== null ? (fallback as T) : mod;
   } catch (err) {
     const code = (err as { code?: unknown }).code;
     throw new KeyProviderError(

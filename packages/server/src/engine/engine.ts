@@ -1,25 +1,40 @@
 /**
  * The node's data-plane core, shared by `enigma serve`, the backup CLI and the admin API:
- * keystore → manifest → committer → keyring → storage backends → distributor → chunk writer/reader.
+ * key provider → manifest → committer → keyring → storage backends → distributor → chunk writer/reader.
+ * The key provider (`[enigma] key_provider`: the local keystore or a cloud vault) is opened first
+ * and closed last, after everything that uses its key material; closing it zeroes the material.
  */
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { SealWorkerPool } from "@enigma/chunker";
-import { decryptCredential, isEncryptedCredential, type Keystore, openKeystore } from "@enigma/crypto";
+import {
+  decryptCredential,
+  isEncryptedCredential,
+  isKeyProviderError,
+  type KeyProvider,
+  KeyProviderError,
+  type ProviderKeys,
+} from "@enigma/crypto";
 import { Manifest } from "@enigma/manifest";
 import { RaftNodeError, readTls } from "@enigma/raft-node";
 import { Distributor, type DistributorEvent, type StorageBackend } from "@enigma/storage";
 import { RemoteCommitter } from "../cluster/remote-committer.js";
 import type { EnigmaSettings } from "../config/index.js";
-import { ChunkReader } from "./chunk-reader.js";
+import { ChunkReader, type ReadableChunk } from "./chunk-reader.js";
 import { ChunkWriter } from "./chunk-writer.js";
 import { CommandRefused, type Committer, LocalCommitter } from "./committer.js";
-import { ensureDataKey, type Keyring, ManifestKeyring } from "./keys.js";
+import { ensureDataKey, type Keyring, keyProviderFor, ManifestKeyring } from "./keys.js";
 import { createBackends } from "./providers.js";
 
 export interface Engine {
   readonly settings: EnigmaSettings;
-  readonly keystore: Keystore;
+  /**
+   * The key material of the configured key provider: identity keys (chunk names, chains, `enc:`
+   * credentials) and the data-key wrapper. Zeroed by `close()`.
+   */
+  readonly keystore: ProviderKeys;
+  /** Where the key material lives (`keys list / rotate / show-current`). Closed by `close()`. */
+  readonly keyProvider: KeyProvider;
   readonly manifest: Manifest;
   readonly committer: Committer;
   readonly keyring: Keyring;
@@ -31,12 +46,18 @@ export interface Engine {
 }
 
 export interface OpenEngineOptions {
-  readonly passphrase: string;
+  /**
+   * The keystore passphrase (or a function asked once, when the keystore is read). Only the local
+   * key provider needs it; vault providers ignore it.
+   */
+  readonly passphrase?: string | (() => Promise<string>);
+  /** A key provider to use instead of the configured one; the engine owns and closes it. */
+  readonly keyProvider?: KeyProvider;
   /**
    * Replaces the local committer (cluster mode routes commands through Raft). May be async: the
-   * Raft node starts here, with the manifest it applies to and the keystore (for `enc:` secrets).
+   * Raft node starts here, with the manifest it applies to and the key material (for `enc:` secrets).
    */
-  readonly committer?: (manifest: Manifest, keystore: Keystore) => Committer | Promise<Committer>;
+  readonly committer?: (manifest: Manifest, keystore: ProviderKeys) => Committer | Promise<Committer>;
   /** With an injected committer: how long to wait for the cluster before giving up (first start). */
   readonly clusterWaitMs?: number;
   /** Injected clock for deterministic tests. */
@@ -45,11 +66,15 @@ export interface OpenEngineOptions {
   readonly onStorageEvent?: (event: DistributorEvent) => void;
 }
 
-export async function openEngine(settings: EnigmaSettings, opts: OpenEngineOptions): Promise<Engine> {
-  const keystore = await openKeystore(settings.keyfilePath, opts.passphrase);
-  mkdirSync(dirname(settings.dbPath), { recursive: true });
-  const manifest = Manifest.open(settings.dbPath);
+export async function openEngine(settings: EnigmaSettings, opts: OpenEngineOptions = {}): Promise<Engine> {
+  const keyProvider =
+    opts.keyProvider ??
+    keyProviderFor(settings, opts.passphrase === undefined ? {} : { passphrase: opts.passphrase });
+  let manifest: Manifest | undefined;
   try {
+    const keystore = await openKeyMaterial(keyProvider);
+    mkdirSync(dirname(settings.dbPath), { recursive: true });
+    manifest = Manifest.open(settings.dbPath);
     const secret = (v: string | undefined) =>
       v !== undefined && isEncryptedCredential(v) ? decryptCredential(keystore, v) : v;
     const clusterMember = settings.raft.peers.length > 0;
@@ -67,7 +92,9 @@ export async function openEngine(settings: EnigmaSettings, opts: OpenEngineOptio
     if (opts.committer === undefined && !clusterMember) {
       await ensureDataKey(keystore, manifest, committer, (opts.nowMs ?? Date.now)());
     } else await ensureReplicatedDataKey(keystore, manifest, committer, opts);
-    const keyring = new ManifestKeyring(keystore, manifest);
+    const keyring = new ManifestKeyring(keyProvider, keystore, manifest);
+    // A data key wrapped under a provider key another node added since open(): refresh once.
+    await keyring.sync();
     const backends = await createBackends(settings.providers, secret);
     const distributor = new Distributor({
       providers: backends.map((b) => ({ backend: b.backend, weight: b.weight })),
@@ -77,10 +104,12 @@ export async function openEngine(settings: EnigmaSettings, opts: OpenEngineOptio
     });
     const pool = settings.workers > 0 ? new SealWorkerPool(settings.workers) : undefined;
     const writer = new ChunkWriter(manifest, distributor, keyring, settings, pool);
-    const reader = new ChunkReader(distributor, keyring);
+    const reader = new KeySyncingChunkReader(distributor, keyring);
+    const opened = manifest;
     return {
       settings,
       keystore,
+      keyProvider,
       manifest,
       committer,
       keyring,
@@ -92,12 +121,74 @@ export async function openEngine(settings: EnigmaSettings, opts: OpenEngineOptio
         if (committer instanceof RemoteCommitter) committer.close();
         await pool?.close();
         for (const b of backends) await b.backend.close?.();
-        manifest.close();
+        opened.close();
+        await keyProvider.close(); // last: zeroes the key material everything above used
       },
     };
   } catch (err) {
-    manifest.close();
+    manifest?.close();
+    await keyProvider.close();
     throw err;
+  }
+}
+
+/**
+ * Opens the provider's key material, turning its failures into one line an operator can act on:
+ * which provider, which secret, and whether the vault was unreachable or refused access (the
+ * provider's messages never hold a secret value).
+ */
+async function openKeyMaterial(provider: KeyProvider): Promise<ProviderKeys> {
+  try {
+    return await provider.open();
+  } catch (err) {
+    if (!isKeyProviderError(err)) throw err;
+    const why: Partial<Record<KeyProviderError["code"], string>> = {
+      VaultUnreachable:
+        "key provider unreachable at start-up; this node does not start or serve writes until it can load its keys",
+      PermissionDenied:
+        "key provider denied access to the key material; check this node's credentials and its permission to read the secrets",
+      SecretNotFound: `no key set in ${provider.description}; create one with "enigma init --key-provider ${provider.kind}"`,
+      SecretCorrupt: "the key material in the key provider is invalid; do not write to this cluster",
+    };
+    throw new KeyProviderError(
+      err.provider,
+      err.code,
+      err.secretName,
+      `${err.message}: ${why[err.code] ?? "cannot load the key material"}`,
+    );
+  }
+}
+
+/** Whether a read failed because a chunk's data key is not loaded (anywhere in the cause chain). */
+function isUnknownKey(err: unknown, depth = 0): boolean {
+  if (depth > 6 || typeof err !== "object" || err === null) return false;
+  if ((err as { code?: unknown }).code === "UnknownKey") return true;
+  if (err instanceof AggregateError && err.errors.some((e) => isUnknownKey(e, depth + 1))) return true;
+  return isUnknownKey((err as { cause?: unknown }).cause, depth + 1);
+}
+
+/**
+ * A chunk sealed under a data key that arrived with a provider key this node has not loaded yet
+ * (another node rotated): sync the keyring (one provider refresh) and read once more.
+ */
+class KeySyncingChunkReader extends ChunkReader {
+  readonly #keyring: Keyring;
+
+  constructor(distributor: Distributor, keyring: Keyring) {
+    super(distributor, keyring);
+    this.#keyring = keyring;
+  }
+
+  override async readChunk(ref: ReadableChunk): Promise<Buffer> {
+    try {
+      return await super.readChunk(ref);
+    } catch (err) {
+      if (!isUnknownKey(err)) throw err;
+      this.#keyring.refresh();
+      if (this.#keyring.pendingIds().length === 0) throw err;
+      await this.#keyring.sync();
+      return super.readChunk(ref);
+    }
   }
 }
 
@@ -111,7 +202,7 @@ const DEFAULT_CLUSTER_WAIT_MS = 10 * 60_000;
  * others' are refused with KeyExists, which is fine: the key every node unwraps is the applied one.
  */
 async function ensureReplicatedDataKey(
-  keystore: Keystore,
+  keystore: ProviderKeys,
   manifest: Manifest,
   committer: Committer,
   opts: OpenEngineOptions,

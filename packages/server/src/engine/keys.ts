@@ -1,9 +1,25 @@
 /**
- * Data keys live wrapped in the replicated manifest (AddDataKey), so every node holding the keystore
- * and passphrase can unwrap them, and a rotation on any node is seen by all (ARCHITECTURE §6).
+ * Data keys live wrapped in the replicated manifest (AddDataKey), so every node that can open the
+ * key provider can unwrap them, and a rotation on any node is seen by all (ARCHITECTURE §6).
+ *
+ * A data key is wrapped under the *current provider key* of the node that created it. When another
+ * node rotated the provider key (a vault provider: `enigma keys rotate`), this node learns about
+ * the new data key through the manifest before it has loaded the new provider key: the unwrap
+ * fails, and the keyring re-reads the key provider once (`KeyProvider.refresh`) and retries. Until
+ * that finishes, the key is *pending*: new chunks keep being sealed under the newest key this node
+ * holds (older keys stay valid for writing and reading), and `sync()` waits for it.
  */
-import type { Keystore } from "@enigma/crypto";
+import {
+  isCryptoError,
+  type KeyMaterial,
+  type KeyProvider,
+  type KeyProviderKind,
+  type KeyProviderSettings,
+  openKeyProvider,
+  type ProviderKeys,
+} from "@enigma/crypto";
 import type { Manifest } from "@enigma/manifest";
+import type { EnigmaSettings } from "../config/index.js";
 import type { Committer } from "./committer.js";
 import { proposeOrThrow } from "./committer.js";
 
@@ -13,71 +29,160 @@ export interface DataKey {
 }
 
 export interface Keyring {
-  /** The key new chunks are sealed with (highest key id). */
+  /** The key new chunks are sealed with (the highest key id this node has unwrapped). */
   current(): DataKey;
   /** Any key by id, for opening chunks sealed before a rotation. */
   keyFor(keyId: number): Uint8Array | undefined;
   readonly nameKey: Uint8Array;
   readonly chainKey: Uint8Array;
-  /** Re-reads keys from the manifest (after a rotation elsewhere). */
+  /**
+   * Re-reads keys from the manifest (after a rotation elsewhere). Synchronous: a key that needs a
+   * provider refresh first becomes pending and is loaded in the background (see `sync`).
+   */
   refresh(): void;
+  /**
+   * Loads every data key in the manifest; when one does not unwrap under the loaded provider keys,
+   * re-reads the key provider once and retries. Rejects (UnwrapFailed, or the provider's error) if
+   * a key still cannot be unwrapped.
+   */
+  sync(): Promise<void>;
+  /** Data keys in the manifest this node has not unwrapped (yet). */
+  pendingIds(): number[];
   ids(): number[];
 }
 
-export class ManifestKeyring implements Keyring {
-  readonly #keystore: Keystore;
-  readonly #manifest: Manifest;
-  readonly #keys = new Map<number, Uint8Array>();
+/** A failing key does not make the keyring hit the vault more often than this. */
+export const PROVIDER_REFRESH_MIN_INTERVAL_MS = 5_000;
 
-  constructor(keystore: Keystore, manifest: Manifest) {
-    this.#keystore = keystore;
+export class ManifestKeyring implements Keyring {
+  readonly #keys: ProviderKeys;
+  readonly #provider: KeyProvider;
+  readonly #manifest: Manifest;
+  readonly #dataKeys = new Map<number, Uint8Array>();
+  /** Key id → the unwrap failure, for keys waiting for a provider refresh. */
+  readonly #pending = new Map<number, unknown>();
+  #providerRefresh: Promise<void> | undefined;
+  #lastProviderRefreshMs = Number.NEGATIVE_INFINITY;
+  #lastRefreshError: unknown;
+
+  /** `keys` must be `provider.open()`'s result (refresh updates it in place). */
+  constructor(provider: KeyProvider, keys: ProviderKeys, manifest: Manifest) {
+    this.#provider = provider;
+    this.#keys = keys;
     this.#manifest = manifest;
-    this.refresh();
+    this.#load();
   }
 
   get nameKey(): Uint8Array {
-    return this.#keystore.nameKey;
+    return this.#keys.nameKey;
   }
 
   get chainKey(): Uint8Array {
-    return this.#keystore.chainKey;
+    return this.#keys.chainKey;
   }
 
   refresh(): void {
-    for (const row of this.#manifest.dataKeys()) {
-      if (this.#keys.has(row.keyId)) continue;
-      this.#keys.set(row.keyId, this.#keystore.unwrapDataKey(row.keyId, Buffer.from(row.wrappedHex, "hex")));
+    if (this.#load() && this.#provider.canRotate) void this.#refreshProvider(false).catch(() => {});
+  }
+
+  async sync(): Promise<void> {
+    if (!this.#load()) return;
+    // A background refresh may have read the provider before the rotation: then refresh again.
+    if (this.#providerRefresh) {
+      await this.#providerRefresh;
+      if (!this.#load()) return;
     }
+    await this.#refreshProvider(true);
+    if (this.#pending.size === 0) return;
+    const [keyId, err] = [...this.#pending][0]!;
+    if (this.#lastRefreshError !== undefined) throw this.#lastRefreshError;
+    throw err instanceof Error ? err : new Error(`data key ${keyId} does not unwrap`);
+  }
+
+  pendingIds(): number[] {
+    return [...this.#pending.keys()].sort((a, b) => a - b);
   }
 
   current(): DataKey {
     let best = -1;
-    for (const id of this.#keys.keys()) best = Math.max(best, id);
-    const key = this.#keys.get(best);
-    if (!key) throw new Error("no data key: the manifest holds none (run enigma init)");
+    for (const id of this.#dataKeys.keys()) best = Math.max(best, id);
+    const key = this.#dataKeys.get(best);
+    if (!key) {
+      if (this.#pending.size > 0)
+        throw new Error(
+          `no usable data key: data keys ${this.pendingIds().join(", ")} do not unwrap under ` +
+            `${this.#provider.description} (yet)`,
+        );
+      throw new Error("no data key: the manifest holds none (run enigma init)");
+    }
     return { keyId: best, key };
   }
 
   keyFor(keyId: number): Uint8Array | undefined {
-    if (!this.#keys.has(keyId)) this.refresh();
-    return this.#keys.get(keyId);
+    if (!this.#dataKeys.has(keyId)) this.refresh();
+    return this.#dataKeys.get(keyId);
   }
 
   ids(): number[] {
-    return [...this.#keys.keys()].sort((a, b) => a - b);
+    return [...this.#dataKeys.keys()].sort((a, b) => a - b);
+  }
+
+  /** Unwraps what is new in the manifest; true if some key is pending. */
+  #load(): boolean {
+    for (const row of this.#manifest.dataKeys()) {
+      if (this.#dataKeys.has(row.keyId)) continue;
+      try {
+        this.#dataKeys.set(row.keyId, this.#keys.unwrapDataKey(row.keyId, row.wrappedHex));
+        this.#pending.delete(row.keyId);
+      } catch (err) {
+        if (!isCryptoError(err, "UnwrapFailed")) throw err;
+        this.#pending.set(row.keyId, err);
+      }
+    }
+    return this.#pending.size > 0;
+  }
+
+  /**
+   * One provider refresh at a time; `force` (sync) skips the rate limit once per pending set.
+   * The provider updates `#keys` in place, so a retry of `#load` sees the new provider keys.
+   */
+  #refreshProvider(force: boolean): Promise<void> {
+    if (this.#providerRefresh) return this.#providerRefresh;
+    const now = Date.now();
+    if (!force && now - this.#lastProviderRefreshMs < PROVIDER_REFRESH_MIN_INTERVAL_MS)
+      return Promise.resolve();
+    this.#lastProviderRefreshMs = now;
+    this.#providerRefresh = (async () => {
+      try {
+        await this.#provider.refresh();
+        this.#lastRefreshError = undefined;
+      } catch (err) {
+        this.#lastRefreshError = err;
+        return;
+      } finally {
+        this.#providerRefresh = undefined;
+      }
+      this.#load();
+    })();
+    return this.#providerRefresh;
   }
 }
 
-/** Adds a new current data key cluster-wide; old chunks stay readable by their key id. */
+/**
+ * Adds a new current data key cluster-wide, wrapped under the current provider key; old chunks stay
+ * readable by their key id. Other nodes unwrap it when they apply the AddDataKey (after a provider
+ * refresh if the provider key is new to them).
+ */
 export async function rotateDataKey(
-  keystore: Keystore,
+  keys: KeyMaterial,
   manifest: Manifest,
   committer: Committer,
   nowMs: number,
 ): Promise<number> {
   const ids = manifest.dataKeys().map((k) => k.keyId);
   const keyId = (ids.length ? Math.max(...ids) : 0) + 1;
-  const { wrapped } = keystore.newDataKey(keyId);
+  const { key, wrapped } = keys.newDataKey(keyId);
+  key.fill(0); // this node unwraps it from the manifest like every other node
   await proposeOrThrow(committer, {
     type: "AddDataKey",
     keyId,
@@ -89,10 +194,42 @@ export async function rotateDataKey(
 
 /** Ensures at least one data key exists (first start). */
 export async function ensureDataKey(
-  keystore: Keystore,
+  keys: KeyMaterial,
   manifest: Manifest,
   committer: Committer,
   nowMs: number,
 ): Promise<void> {
-  if (manifest.dataKeys().length === 0) await rotateDataKey(keystore, manifest, committer, nowMs);
+  if (manifest.dataKeys().length === 0) await rotateDataKey(keys, manifest, committer, nowMs);
+}
+
+/** `[enigma] key_provider` and its options, as the crypto package names them. */
+export function keyProviderSettings(settings: EnigmaSettings): KeyProviderSettings {
+  const kp = settings.keyProvider;
+  return {
+    keyProvider: kp.kind,
+    keyfilePath: settings.keyfilePath,
+    secretPrefix: kp.secretPrefix,
+    ...(kp.awsRegion === undefined ? {} : { awsRegion: kp.awsRegion }),
+    ...(kp.vaultUrl === undefined ? {} : { vaultUrl: kp.vaultUrl }),
+    ...(kp.gcpProjectId === undefined ? {} : { gcpProjectId: kp.gcpProjectId }),
+  };
+}
+
+/** Whether this key provider needs the keystore passphrase (only the local keystore does). */
+export function needsPassphrase(kind: KeyProviderKind): boolean {
+  return kind === "local";
+}
+
+/**
+ * The configured key provider (constructed only: nothing is read until `open()`). A vault provider
+ * ignores the passphrase; the local one asks for it when it first reads the file.
+ */
+export function keyProviderFor(
+  settings: EnigmaSettings,
+  opts: { readonly passphrase?: string | (() => Promise<string>); readonly env?: NodeJS.ProcessEnv } = {},
+): KeyProvider {
+  return openKeyProvider(keyProviderSettings(settings), {
+    ...(opts.passphrase === undefined ? {} : { passphrase: opts.passphrase }),
+    ...(opts.env === undefined ? {} : { env: opts.env }),
+  });
 }
