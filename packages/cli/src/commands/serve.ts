@@ -12,11 +12,56 @@ import { createKeystore } from "@enigma/crypto";
 import { loadConfig, startNode, toSettings } from "@enigma/server";
 import pino from "pino";
 import pretty from "pino-pretty";
-import type { Context } from "../context.js";
+import { type Context, keyProviderFailure } from "../context.js";
 
 export const DEV_PASSPHRASE_FILE = ".passphrase";
 const DEFAULT_ACCESS_KEY = "enigma-admin";
 const DEFAULT_SECRET_KEY = "enigma-secret";
+
+/**
+ * Secrets never reach the log: these paths (one and two levels deep, as pino's redact matches
+ * them) are censored whatever object a log call passes. Request lines carry no headers at all.
+ */
+export const REDACT_PATHS = [
+  "passphrase",
+  "secretKey",
+  "secret_key",
+  "secretAccessKey",
+  "clusterSecret",
+  "cluster_secret",
+  "metricsToken",
+  "metrics_token",
+  "authorization",
+  "signature",
+  "*.passphrase",
+  "*.secretKey",
+  "*.secret_key",
+  "*.secretAccessKey",
+  "*.clusterSecret",
+  "*.cluster_secret",
+  "*.metricsToken",
+  "*.metrics_token",
+  "*.authorization",
+  "*.signature",
+  "*.credentials",
+  "*.headers.authorization",
+  '*.headers["x-amz-security-token"]',
+  '*.query["X-Amz-Signature"]',
+  '*.query["X-Amz-Credential"]',
+];
+
+/**
+ * The node's logger: pino JSON lines on stderr; pretty colours only for a human at a terminal.
+ * In-thread (no transport worker). `destination` is for tests.
+ */
+export function createServeLogger(
+  level: string,
+  tty: boolean,
+  destination?: NodeJS.WritableStream,
+): pino.Logger {
+  const stream = destination ?? (tty ? pretty({ destination: 2, colorize: true }) : pino.destination(2));
+  return pino({ level, redact: { paths: REDACT_PATHS, censor: "<redacted>" } }, stream);
+}
 
 export interface ServeFlags {
   readonly dataDir?: string;
@@ -33,37 +78,29 @@ export async function serveCommand(ctx: Context, flags: ServeFlags, signal: Abor
     ...(flags.logLevel ? { flags: { "ops.log_level": flags.logLevel } } : {}),
   });
   const settings = toSettings(loaded);
-  const logger = pino(
-    {
-      level: settings.ops.logLevel,
-      redact: {
-        paths: ["*.secretKey", "*.secret_key", "*.passphrase", "*.authorization"],
-        censor: "<redacted>",
-      },
-    },
-    // Pretty only for a human at a terminal; JSON lines otherwise. In-thread (no transport worker).
-    process.stderr.isTTY ? pretty({ destination: 2, colorize: true }) : pino.destination(2),
-  );
+  const logger = createServeLogger(settings.ops.logLevel, Boolean(process.stderr.isTTY));
 
-  let passphrase = ctx.globals.passphrase ?? env.ENIGMA_PASSPHRASE;
+  // Only the local keystore has a passphrase; a vault key provider needs none (and is never created here).
+  const localKeys = settings.keyProvider.kind === "local";
+  let passphrase = localKeys ? (ctx.globals.passphrase ?? env.ENIGMA_PASSPHRASE) : undefined;
   const devFile = resolve(dir, DEV_PASSPHRASE_FILE);
-  if (!passphrase) {
+  if (localKeys && !passphrase) {
     if (existsSync(devFile)) passphrase = readFileSync(devFile, "utf8").trim();
     else if (!existsSync(settings.keyfilePath)) {
       passphrase = randomBytes(24).toString("base64url");
       writeFileSync(devFile, `${passphrase}\n`, { mode: 0o600, flag: "wx" });
     }
   }
-  if (!passphrase) {
+  if (localKeys && !passphrase) {
     throw new Error(`keystore ${settings.keyfilePath} exists but no passphrase: set ENIGMA_PASSPHRASE`);
   }
-  if (existsSync(devFile) && !(ctx.globals.passphrase ?? env.ENIGMA_PASSPHRASE)) {
+  if (localKeys && existsSync(devFile) && !(ctx.globals.passphrase ?? env.ENIGMA_PASSPHRASE)) {
     logger.warn(
       `DEVELOPMENT MODE: the keystore passphrase is stored in ${devFile} next to the data. ` +
         "Set ENIGMA_PASSPHRASE (and remove that file) for anything that matters.",
     );
   }
-  if (!existsSync(settings.keyfilePath)) {
+  if (localKeys && passphrase && !existsSync(settings.keyfilePath)) {
     if (settings.raft.peers.length > 0) {
       // Every member must unwrap the same replicated data keys: one keystore for the cluster.
       throw new Error(
@@ -85,9 +122,11 @@ export async function serveCommand(ctx: Context, flags: ServeFlags, signal: Abor
 
   const node = await startNode({
     settings,
-    passphrase,
+    ...(passphrase ? { passphrase } : {}),
     credentials: [{ accessKeyId, secretAccessKey }],
     logger,
+  }).catch((err: unknown) => {
+    throw keyProviderFailure(err); // vault unreachable / access denied: exit 3, naming provider + secret
   });
   const raft = settings.raft;
   const clusterNote = node.cluster
@@ -106,10 +145,30 @@ export async function serveCommand(ctx: Context, flags: ServeFlags, signal: Abor
   ctx.out.info(
     `enigma: S3 on ${node.s3Url}, ops on http://${settings.ops.listenAddr}${clusterNote}, data in ${dir}`,
   );
-  await new Promise<void>((resolveStop) => {
-    if (signal.aborted) resolveStop();
-    signal.addEventListener("abort", () => resolveStop(), { once: true });
-  });
-  logger.info("shutting down: draining requests");
+  // SIGHUP: rotate certificates (S3 port and node-to-node mTLS) without a restart.
+  const onHup = () => {
+    try {
+      node.reloadTls();
+    } catch (err) {
+      logger.error(
+        { err: err instanceof Error ? err.message : String(err) },
+        "tls reload failed; keeping the old certificates",
+      );
+    }
+  };
+  process.on("SIGHUP", onHup);
+  try {
+    await new Promise<void>((resolveStop) => {
+      if (signal.aborted) resolveStop();
+      signal.addEventListener("abort", () => resolveStop(), { once: true });
+    });
+  } finally {
+    process.off("SIGHUP", onHup);
+  }
+  logger.info(
+    { shutdownTimeoutMs: settings.ops.shutdownTimeoutMs },
+    "shutting down: draining S3 requests, handing over leadership",
+  );
   await node.close();
+  logger.info("stopped");
 }
