@@ -43,14 +43,22 @@ describe.each(["aws-secretsmanager", "azure-keyvault", "gcp-secretmanager"] as c
   /** Everything the CLI printed in this suite, to check no secret value ever appears. */
   const printed: string[] = [];
 
+  // ENIGMA_DEBUG: a failing command prints its stack, so a rare failure (an exit 4 after keys
+  // rotate was seen once under load) names the error class and where it came from.
   const enigma = async (args: string[], env: Record<string, string | undefined> = {}) => {
-    const r = await runEnigma(["--config-dir", configDir, ...args], { env: { ...vault.env(), ...env } });
+    const r = await runEnigma(["--config-dir", configDir, ...args], {
+      env: { ...vault.env(), ENIGMA_DEBUG: "1", ...env },
+    });
     printed.push(r.stdout.toString(), r.stderr);
     return r;
   };
   const ok = async (args: string[]) => {
     const r = await enigma(args);
-    if (r.code !== 0) throw new Error(`enigma ${args.join(" ")} exited ${r.code}: ${r.stderr}`);
+    if (r.code !== 0)
+      throw new Error(
+        `enigma ${args.join(" ")} exited ${r.code}${r.signal ? ` (${r.signal})` : ""}\n` +
+          `--- stderr ---\n${r.stderr || "(empty)"}\n--- stdout ---\n${r.stdout.toString() || "(empty)"}`,
+      );
     return r;
   };
 

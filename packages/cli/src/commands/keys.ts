@@ -7,9 +7,12 @@
  * `keys rotate` adds a provider key when the provider can (vaults; a keystore file copied to every
  * node cannot), then a data key wrapped under the current provider key, committed through the
  * manifest (Raft in a cluster): every node unwraps it when it applies the AddDataKey, refreshing
- * its key provider once if the provider key is new to it.
+ * its key provider once if the provider key is new to it. With `--node HOST:PORT` it runs on the
+ * cluster's leader (server engine/keys-admin.ts), one rotation at a time.
  */
 import {
+  decryptCredential,
+  isEncryptedCredential,
   KEY_PROVIDER_KINDS,
   type KeyProvider,
   type KeyProviderKind,
@@ -18,7 +21,18 @@ import {
   openKeyProvider,
   type ProviderKeyInfo,
 } from "@enigma/crypto";
-import { type EnigmaSettings, keyProviderFor, keyProviderSettings, rotateDataKey } from "@enigma/server";
+import {
+  ClusterClient,
+  type EnigmaSettings,
+  failureToError,
+  KEYS_ROTATE_ACTION,
+  type KeysRotateResult,
+  keyProviderFor,
+  keyProviderSettings,
+  RaftNodeError,
+  readTls,
+  rotateKeys,
+} from "@enigma/server";
 import { type Context, keyProviderFailure, passphraseOption } from "../context.js";
 import { CliError, ExitCode } from "../exit-codes.js";
 import { table } from "../output.js";
@@ -143,26 +157,75 @@ export async function keysShowCurrentCommand(ctx: Context): Promise<void> {
   );
 }
 
-export async function keysRotateCommand(ctx: Context): Promise<void> {
+export interface KeysRotateFlags {
+  /** A running cluster node's gRPC address: the rotation runs on the leader (admin API). */
+  readonly node?: string;
+  /** --node only: how long to wait for the leader, in ms. */
+  readonly timeout?: string;
+}
+
+/** The leader waits for the vault and a Raft commit; a minute covers a slow vault and an election. */
+const DEFAULT_REMOTE_TIMEOUT_MS = 60_000;
+
+export async function keysRotateCommand(ctx: Context, flags: KeysRotateFlags = {}): Promise<void> {
+  if (flags.node !== undefined) return keysRotateRemote(ctx, flags.node, flags.timeout);
+  if (flags.timeout !== undefined) throw new CliError(ExitCode.Usage, "--timeout is only for --node");
   const engine = await ctx.engine();
-  const kp = engine.keyProvider;
-  // 1. A new provider key in the vault, current from now on (the local keystore cannot rotate).
-  //    If step 2 fails, the new provider key simply wraps nothing yet: rerun keys rotate.
-  const rotated = kp.canRotate ? await provider(() => kp.rotate()) : undefined;
-  // 2. A new data key wrapped under it, committed through the manifest (Raft in a cluster).
-  const keyId = await rotateDataKey(engine.keystore, engine.manifest, engine.committer, Date.now());
-  await engine.keyring.sync();
-  const doc = {
-    currentKeyId: keyId,
-    keyIds: engine.keyring.ids(),
-    provider: providerDoc(kp),
-    providerKeyRotated: rotated !== undefined,
-    currentProviderKeyId: engine.keystore.currentKeyId,
-  };
-  ctx.out.result(doc, () =>
-    rotated
-      ? `new provider key ${rotated.keyId} (${rotated.secretName}) and new current data key ${keyId} wrapped under it`
-      : `new current data key ${keyId} (${kp.kind} key provider: the provider key does not rotate)`,
+  let r: KeysRotateResult;
+  try {
+    r = await rotateKeys(engine, Date.now());
+  } catch (err) {
+    throw keyProviderFailure(err);
+  }
+  printRotated(ctx, r);
+}
+
+/**
+ * `--node HOST:PORT`: the `keys.rotate` admin action, forwarded by that node to the leader, which
+ * rotates (one rotation at a time); the other nodes get the new data key through the manifest and
+ * load the new provider key by refreshing. Nothing is opened here but the cluster secret.
+ */
+async function keysRotateRemote(ctx: Context, addr: string, timeout: string | undefined): Promise<void> {
+  if (!/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(addr))
+    throw new CliError(ExitCode.Usage, `--node must be HOST:PORT, got ${JSON.stringify(addr)}`);
+  const timeoutMs = timeout === undefined ? DEFAULT_REMOTE_TIMEOUT_MS : Number(timeout);
+  if (!Number.isInteger(timeoutMs) || timeoutMs <= 0)
+    throw new CliError(ExitCode.Usage, "--timeout must be a positive number of milliseconds");
+  const settings = ctx.settings();
+  let secret = settings.raft.clusterSecret;
+  if (secret !== undefined && isEncryptedCredential(secret))
+    secret = decryptCredential(await ctx.keyMaterial(), secret); // the configured key provider
+  const tls = settings.raft.tls === undefined ? undefined : readTls(settings.raft.tls);
+  const client = new ClusterClient(addr, { secret, tls });
+  try {
+    const res = await client.admin({
+      action: KEYS_ROTATE_ACTION,
+      argsJson: "{}",
+      onLeader: true,
+      timeoutMs,
+      hops: 0,
+    });
+    if (res.failure !== undefined) throw failureToError(res.failure);
+    printRotated(ctx, JSON.parse(res.resultJson) as KeysRotateResult & { nodeId: number });
+  } catch (err) {
+    if (err instanceof RaftNodeError)
+      throw new CliError(
+        err.code === "InvalidArgument" ? ExitCode.Usage : ExitCode.Failure,
+        `keys rotate on ${addr}: ${err.message}`,
+        { cause: err },
+      );
+    throw err;
+  } finally {
+    client.close();
+  }
+}
+
+function printRotated(ctx: Context, r: KeysRotateResult & { nodeId?: number }): void {
+  const where = r.nodeId === undefined ? "" : ` (on the leader, node ${r.nodeId})`;
+  ctx.out.result(r, () =>
+    r.providerKeyRotated
+      ? `new provider key ${r.currentProviderKeyId} (${r.providerKeySecret}) and new current data key ${r.currentKeyId} wrapped under it${where}`
+      : `new current data key ${r.currentKeyId} (${r.provider.kind} key provider: the provider key does not rotate)${where}`,
   );
 }
 

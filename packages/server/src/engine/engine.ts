@@ -23,7 +23,13 @@ import type { EnigmaSettings } from "../config/index.js";
 import { ChunkReader, type ReadableChunk } from "./chunk-reader.js";
 import { ChunkWriter } from "./chunk-writer.js";
 import { CommandRefused, type Committer, LocalCommitter } from "./committer.js";
-import { ensureDataKey, type Keyring, keyProviderFor, ManifestKeyring } from "./keys.js";
+import {
+  ensureDataKey,
+  type Keyring,
+  keyProviderFor,
+  ManifestKeyring,
+  type ManifestKeyringOptions,
+} from "./keys.js";
 import { createBackends } from "./providers.js";
 
 export interface Engine {
@@ -60,8 +66,10 @@ export interface OpenEngineOptions {
   readonly committer?: (manifest: Manifest, keystore: ProviderKeys) => Committer | Promise<Committer>;
   /** With an injected committer: how long to wait for the cluster before giving up (first start). */
   readonly clusterWaitMs?: number;
-  /** Injected clock for deterministic tests. */
+  /** Injected clock for deterministic tests (also the keyring's provider-refresh interval). */
   readonly nowMs?: () => number;
+  /** The keyring's retry timer for a pending data key (ManifestKeyringOptions.setTimer; tests). */
+  readonly keyringTimer?: ManifestKeyringOptions["setTimer"];
   /** Called when a read fell back to another replica or a backend misbehaved. */
   readonly onStorageEvent?: (event: DistributorEvent) => void;
 }
@@ -71,6 +79,7 @@ export async function openEngine(settings: EnigmaSettings, opts: OpenEngineOptio
     opts.keyProvider ??
     keyProviderFor(settings, opts.passphrase === undefined ? {} : { passphrase: opts.passphrase });
   let manifest: Manifest | undefined;
+  let keyring: ManifestKeyring | undefined;
   try {
     const keystore = await openKeyMaterial(keyProvider);
     mkdirSync(dirname(settings.dbPath), { recursive: true });
@@ -92,7 +101,10 @@ export async function openEngine(settings: EnigmaSettings, opts: OpenEngineOptio
     if (opts.committer === undefined && !clusterMember) {
       await ensureDataKey(keystore, manifest, committer, (opts.nowMs ?? Date.now)());
     } else await ensureReplicatedDataKey(keystore, manifest, committer, opts);
-    const keyring = new ManifestKeyring(keyProvider, keystore, manifest);
+    keyring = new ManifestKeyring(keyProvider, keystore, manifest, {
+      ...(opts.nowMs === undefined ? {} : { nowMs: opts.nowMs }),
+      ...(opts.keyringTimer === undefined ? {} : { setTimer: opts.keyringTimer }),
+    });
     // A data key wrapped under a provider key another node added since open(): refresh once.
     await keyring.sync();
     const backends = await createBackends(settings.providers, secret);
@@ -106,6 +118,7 @@ export async function openEngine(settings: EnigmaSettings, opts: OpenEngineOptio
     const writer = new ChunkWriter(manifest, distributor, keyring, settings, pool);
     const reader = new KeySyncingChunkReader(distributor, keyring);
     const opened = manifest;
+    const ring = keyring;
     return {
       settings,
       keystore,
@@ -121,11 +134,13 @@ export async function openEngine(settings: EnigmaSettings, opts: OpenEngineOptio
         if (committer instanceof RemoteCommitter) committer.close();
         await pool?.close();
         for (const b of backends) await b.backend.close?.();
+        ring.close();
         opened.close();
         await keyProvider.close(); // last: zeroes the key material everything above used
       },
     };
   } catch (err) {
+    keyring?.close();
     manifest?.close();
     await keyProvider.close();
     throw err;

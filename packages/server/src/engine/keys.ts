@@ -51,25 +51,72 @@ export interface Keyring {
   ids(): number[];
 }
 
-/** A failing key does not make the keyring hit the vault more often than this. */
+/** A pending key does not make the keyring read the key provider more often than this... */
 export const PROVIDER_REFRESH_MIN_INTERVAL_MS = 5_000;
+/** ...and while it stays pending the interval doubles up to this (a vault down for long). */
+export const PROVIDER_REFRESH_MAX_INTERVAL_MS = 5 * 60_000;
+/**
+ * Provider reads one refresh makes in a row when new keys keep arriving while it reads (each read
+ * may have been answered from before the latest rotation); past it, the timer takes over.
+ */
+const MAX_CHAINED_PROVIDER_READS = 4;
 
+export interface ManifestKeyringOptions {
+  /** Clock for the refresh interval (tests inject one). */
+  readonly nowMs?: () => number;
+  /** Schedules the retry of a pending key; returns a cancel function (tests inject one). */
+  readonly setTimer?: (fn: () => void, ms: number) => () => void;
+}
+
+const unrefTimer = (fn: () => void, ms: number): (() => void) => {
+  const t = setTimeout(fn, ms);
+  t.unref();
+  return () => clearTimeout(t);
+};
+
+/**
+ * Pending keys and provider refreshes (the orderings are tested in test/keys/keyring-race.test.ts):
+ *
+ * - A provider refresh that is already reading when a new key is asked for may have read the
+ *   vault before that key's rotation: the keyring reads again right after it (`#again`), instead
+ *   of waiting for the next AddDataKey or read to come along.
+ * - A refresh that leaves a key pending (vault unreachable, or answering from before the rotation)
+ *   is retried by a timer after an interval that doubles while it fails, and by any `current()`
+ *   (the write path) or `keyFor()` past that interval: a node never seals under an old data key
+ *   for longer than the interval once the vault answers.
+ */
 export class ManifestKeyring implements Keyring {
   readonly #keys: ProviderKeys;
   readonly #provider: KeyProvider;
   readonly #manifest: Manifest;
+  readonly #now: () => number;
+  readonly #setTimer: (fn: () => void, ms: number) => () => void;
   readonly #dataKeys = new Map<number, Uint8Array>();
   /** Key id → the unwrap failure, for keys waiting for a provider refresh. */
   readonly #pending = new Map<number, unknown>();
   #providerRefresh: Promise<void> | undefined;
-  #lastProviderRefreshMs = Number.NEGATIVE_INFINITY;
+  /** A key was asked for while `#providerRefresh` was reading: read the provider once more. */
+  #again = false;
+  /** No background provider read before this (sync, which a caller waits for, ignores it). */
+  #nextRefreshAtMs = Number.NEGATIVE_INFINITY;
+  /** The next wait while a key stays pending: doubles per fruitless refresh, reset once loaded. */
+  #intervalMs = PROVIDER_REFRESH_MIN_INTERVAL_MS;
+  #cancelRetry: (() => void) | undefined;
   #lastRefreshError: unknown;
+  #closed = false;
 
   /** `keys` must be `provider.open()`'s result (refresh updates it in place). */
-  constructor(provider: KeyProvider, keys: ProviderKeys, manifest: Manifest) {
+  constructor(
+    provider: KeyProvider,
+    keys: ProviderKeys,
+    manifest: Manifest,
+    opts: ManifestKeyringOptions = {},
+  ) {
     this.#provider = provider;
     this.#keys = keys;
     this.#manifest = manifest;
+    this.#now = opts.nowMs ?? Date.now;
+    this.#setTimer = opts.setTimer ?? unrefTimer;
     this.#load();
   }
 
@@ -82,18 +129,21 @@ export class ManifestKeyring implements Keyring {
   }
 
   refresh(): void {
-    if (this.#load() && this.#provider.canRotate) void this.#refreshProvider(false).catch(() => {});
+    if (this.#closed) return;
+    if (this.#load() && this.#provider.canRotate) this.#requestProviderRefresh();
   }
 
   async sync(): Promise<void> {
     if (!this.#load()) return;
-    // A background refresh may have read the provider before the rotation: then refresh again.
+    // A refresh in flight may have read the provider before the rotation: it reads once more.
     if (this.#providerRefresh) {
+      this.#again = true;
       await this.#providerRefresh;
       if (!this.#load()) return;
     }
-    await this.#refreshProvider(true);
-    if (this.#pending.size === 0) return;
+    // Not rate-limited: the caller waits for this key (open, a read of a chunk sealed under it).
+    await (this.#providerRefresh ?? this.#startProviderRefresh());
+    if (!this.#load()) return;
     const [keyId, err] = [...this.#pending][0]!;
     if (this.#lastRefreshError !== undefined) throw this.#lastRefreshError;
     throw err instanceof Error ? err : new Error(`data key ${keyId} does not unwrap`);
@@ -103,7 +153,14 @@ export class ManifestKeyring implements Keyring {
     return [...this.#pending.keys()].sort((a, b) => a - b);
   }
 
+  /**
+   * The write path: picks up keys the manifest gained since (a rotation committed by another
+   * process on a single node has no apply hook here) and, when the newest is pending, asks for a
+   * provider refresh (rate-limited, in the background); this write seals under the newest key
+   * loaded now.
+   */
   current(): DataKey {
+    this.refresh();
     let best = -1;
     for (const id of this.#dataKeys.keys()) best = Math.max(best, id);
     const key = this.#dataKeys.get(best);
@@ -127,6 +184,13 @@ export class ManifestKeyring implements Keyring {
     return [...this.#dataKeys.keys()].sort((a, b) => a - b);
   }
 
+  /** Stops the retry timer; later refreshes do nothing (the engine closes it before the provider). */
+  close(): void {
+    this.#closed = true;
+    this.#cancelRetry?.();
+    this.#cancelRetry = undefined;
+  }
+
   /** Unwraps what is new in the manifest; true if some key is pending. */
   #load(): boolean {
     for (const row of this.#manifest.dataKeys()) {
@@ -139,32 +203,68 @@ export class ManifestKeyring implements Keyring {
         this.#pending.set(row.keyId, err);
       }
     }
+    if (this.#pending.size === 0) {
+      this.#intervalMs = PROVIDER_REFRESH_MIN_INTERVAL_MS;
+      this.#cancelRetry?.();
+      this.#cancelRetry = undefined;
+    }
     return this.#pending.size > 0;
   }
 
+  /** Background: joins a refresh in flight (and makes it read again), or starts one, or schedules one. */
+  #requestProviderRefresh(): void {
+    if (this.#providerRefresh) {
+      this.#again = true;
+      return;
+    }
+    const waitMs = this.#nextRefreshAtMs - this.#now();
+    if (waitMs > 0) {
+      this.#scheduleRetry(waitMs);
+      return;
+    }
+    void this.#startProviderRefresh().catch(() => {});
+  }
+
   /**
-   * One provider refresh at a time; `force` (sync) skips the rate limit once per pending set.
-   * The provider updates `#keys` in place, so a retry of `#load` sees the new provider keys.
+   * One provider refresh (reading again while keys were asked for during the read, bounded), then
+   * a #load; if a key is still pending, a retry after a doubled interval. The provider updates
+   * `#keys` in place, so #load sees the new provider keys.
    */
-  #refreshProvider(force: boolean): Promise<void> {
-    if (this.#providerRefresh) return this.#providerRefresh;
-    const now = Date.now();
-    if (!force && now - this.#lastProviderRefreshMs < PROVIDER_REFRESH_MIN_INTERVAL_MS)
-      return Promise.resolve();
-    this.#lastProviderRefreshMs = now;
+  #startProviderRefresh(): Promise<void> {
+    this.#cancelRetry?.();
+    this.#cancelRetry = undefined;
     this.#providerRefresh = (async () => {
       try {
-        await this.#provider.refresh();
-        this.#lastRefreshError = undefined;
-      } catch (err) {
-        this.#lastRefreshError = err;
-        return;
+        for (let reads = 0; reads < MAX_CHAINED_PROVIDER_READS && !this.#closed; reads++) {
+          this.#again = false;
+          this.#nextRefreshAtMs = this.#now() + this.#intervalMs;
+          try {
+            await this.#provider.refresh();
+            this.#lastRefreshError = undefined;
+          } catch (err) {
+            this.#lastRefreshError = err;
+          }
+          if (this.#closed || !this.#load() || !this.#again) break;
+        }
       } finally {
         this.#providerRefresh = undefined;
       }
-      this.#load();
+      if (this.#closed || this.#pending.size === 0) return;
+      this.#scheduleRetry(this.#nextRefreshAtMs - this.#now());
+      this.#intervalMs = Math.min(this.#intervalMs * 2, PROVIDER_REFRESH_MAX_INTERVAL_MS);
     })();
     return this.#providerRefresh;
+  }
+
+  #scheduleRetry(waitMs: number): void {
+    if (this.#cancelRetry !== undefined || this.#closed) return;
+    this.#cancelRetry = this.#setTimer(
+      () => {
+        this.#cancelRetry = undefined;
+        this.refresh();
+      },
+      Math.max(0, waitMs),
+    );
   }
 }
 
