@@ -4,16 +4,7 @@
  * print a human or --json result. Failures become one line on stderr and a documented exit code.
  */
 import { Command } from "commander";
-import {
-  configCommand,
-  deleteCommand,
-  encryptCredCommand,
-  gcCommand,
-  keysListCommand,
-  keysRotateCommand,
-  listCommand,
-  statusCommand,
-} from "./commands/admin.js";
+import { configCommand, deleteCommand, encryptCredCommand, listCommand } from "./commands/admin.js";
 import { backupCommand } from "./commands/backup.js";
 import {
   type ClusterFlags,
@@ -22,7 +13,16 @@ import {
   clusterStatusCommand,
   clusterTransferLeaderCommand,
 } from "./commands/cluster.js";
-import { initCommand } from "./commands/init.js";
+import { type GcFlags, gcCommand, statusCommand } from "./commands/gc.js";
+import { type InitFlags, initCommand } from "./commands/init.js";
+import {
+  type KeysRotateFlags,
+  keysListCommand,
+  keysMigrateCommand,
+  keysRotateCommand,
+  keysShowCurrentCommand,
+  type MigrateFlags,
+} from "./commands/keys.js";
 import { restoreCommand } from "./commands/restore.js";
 import { serveCommand } from "./commands/serve.js";
 import {
@@ -69,8 +69,19 @@ const program = new Command("enigma")
 
 program
   .command("init")
-  .description("create config, keystore and manifest (keeps what exists)")
-  .action(run((ctx) => initCommand(ctx)));
+  .description("create config, key material and manifest (keeps what exists)")
+  .option(
+    "--key-provider <kind>",
+    "where keys live: local (passphrase keystore), aws-secretsmanager, azure-keyvault, gcp-secretmanager",
+  )
+  .option("--aws-region <region>", "aws-secretsmanager: the region")
+  .option("--vault-url <url>", "azure-keyvault: https://NAME.vault.azure.net")
+  .option("--gcp-project-id <id>", "gcp-secretmanager: the project")
+  .option(
+    "--secret-prefix <prefix>",
+    "vault providers: secrets are PREFIX-N and PREFIX-current (default enigma)",
+  )
+  .action(run((ctx, flags: InitFlags) => initCommand(ctx, flags)));
 
 program
   .command("backup [path]")
@@ -108,7 +119,7 @@ program
 
 program
   .command("status")
-  .description("keys, chunk statistics and provider reachability")
+  .description("keys, chunks (live, garbage, stored vs logical bytes, dedup ratio) per backend, reachability")
   .action(run((ctx) => statusCommand(ctx)));
 
 program
@@ -124,26 +135,49 @@ program
   .option("--grace <duration>", "keep unreferenced chunks younger than this (default [enigma] gc_grace)")
   .option("--no-sweep", "skip the sweep of backend objects the manifest does not know")
   .option("--sweep-grace <duration>", "sweep only unknown objects older than this (default max(grace, 1h))")
-  .action(
-    run((ctx, flags: { dryRun?: boolean; grace?: string; sweep?: boolean; sweepGrace?: string }) =>
-      gcCommand(ctx, flags),
-    ),
-  );
+  .option(
+    "--node <host:port>",
+    "run on the cluster's leader through this node (default with [raft] peers: [raft] grpc_addr)",
+  )
+  .option("--timeout <ms>", "how long to wait for the cluster's answer (default 30 min)")
+  .option("--status", "show the leader's GC state instead of running")
+  .action(run((ctx, flags: GcFlags) => gcCommand(ctx, flags)));
 
 program
   .command("encrypt-cred <value>")
   .description("print an enc: token for a config secret")
   .action(run((ctx, value: string) => encryptCredCommand(ctx, value)));
 
-const keys = program.command("keys").description("data keys");
+const keys = program
+  .command("keys")
+  .description("provider keys (in the key provider) and data keys (in the manifest)");
 keys
   .command("rotate")
-  .description("add a new current data key")
-  .action(run((ctx) => keysRotateCommand(ctx)));
+  .description("add a provider key (vault providers) and a new current data key wrapped under it")
+  .option(
+    "--node <host:port>",
+    "a running cluster node (gRPC): the rotation runs on the leader, one at a time (default: embedded)",
+  )
+  .option("--timeout <ms>", "with --node: how long to wait for the leader (default 60000)")
+  .action(run((ctx, flags: KeysRotateFlags) => keysRotateCommand(ctx, flags)));
 keys
   .command("list")
-  .description("list data keys")
+  .description("list provider keys and data keys")
   .action(run((ctx) => keysListCommand(ctx)));
+keys
+  .command("show-current")
+  .description("the current provider key and data key")
+  .action(run((ctx) => keysShowCurrentCommand(ctx)));
+keys
+  .command("migrate")
+  .description("copy the key set into another key provider (no chunk is re-encrypted)")
+  .requiredOption("--to <kind>", "local, aws-secretsmanager, azure-keyvault or gcp-secretmanager")
+  .option("--aws-region <region>", "aws-secretsmanager target: the region")
+  .option("--vault-url <url>", "azure-keyvault target: https://NAME.vault.azure.net")
+  .option("--gcp-project-id <id>", "gcp-secretmanager target: the project")
+  .option("--secret-prefix <prefix>", "vault target: the secret prefix (default [enigma] secret_prefix)")
+  .option("--keyfile <path>", "local target: the key-set file to write (default [enigma] keyfile_path)")
+  .action(run((ctx, flags: MigrateFlags) => keysMigrateCommand(ctx, flags)));
 
 const snapshot = program
   .command("snapshot")
@@ -160,9 +194,17 @@ snapshot
     "--age-recipient <recipient...>",
     "age-encrypt the snapshot to these recipients (age1… or age1pq1…)",
   )
+  .option(
+    "--node <host:port>",
+    "ask this running node (gRPC) to snapshot itself, without stopping it; --out/--sign-with are then absolute paths on that node",
+  )
+  .option("--timeout <ms>", "with --node: give up after this many milliseconds (default 600000)")
   .action(
-    run((ctx, flags: { out?: string; signWith?: string; ageRecipient?: string[] }) =>
-      snapshotCreateCommand(ctx, flags),
+    run(
+      (
+        ctx,
+        flags: { out?: string; signWith?: string; ageRecipient?: string[]; node?: string; timeout?: string },
+      ) => snapshotCreateCommand(ctx, flags),
     ),
   );
 snapshot

@@ -20,6 +20,18 @@ export interface ChunkRef {
   readonly nameTag: string;
   /** Provider names holding the sealed blob. */
   readonly locations: readonly string[];
+  /**
+   * Provenance, the dedup/GC fence (DESIGN.md "Dedup against GC"). `true`: the writer put the
+   * sealed blob itself, after reading the manifest at `seenIndex` and finding the chunk absent or
+   * live (never `deleting`). `false`: a dedup hit on a row that was live at `seenIndex`; nothing
+   * was uploaded. Apply refuses (ChunkDeleting, retriable) a reference that GC may have undone
+   * since: a `deleting` chunk, a dedup hit whose row is gone, or an upload whose chunk was
+   * forgotten after `seenIndex` (its blob may be the one GC deleted). Refs without provenance
+   * (tests, tools that build commands by hand) are taken as uploads by the caller, unfenced.
+   */
+  readonly uploaded?: boolean;
+  /** The applied log index of the manifest the writer read before deciding (with `uploaded`). */
+  readonly seenIndex?: number;
 }
 
 export type Checksums = Readonly<
@@ -223,7 +235,7 @@ export interface ApplyError {
   readonly ok: false;
   readonly code: ApplyErrorCode;
   readonly message: string;
-  /** For ChunkDeleting: the hashes that were refused. */
+  /** For ChunkDeleting (being or since garbage-collected; the writer re-uploads): the hashes. */
   readonly hashes?: readonly string[];
 }
 

@@ -43,10 +43,26 @@ describe("GC commands", () => {
     log.ok(put("b", "k4", [a]));
     expect(m.getChunk(a.hash)?.refcount).toBe(1);
     expect([...m.allNameTags(1)].sort()).toEqual([a.nameTag, b.nameTag, c.nameTag].sort());
+    const loc = (
+      chunks: number,
+      sealedBytes: number,
+      live: number,
+      liveBytes: number,
+      logicalBytes: number,
+    ) => ({
+      chunks,
+      sealedBytes,
+      liveChunks: live,
+      liveSealedBytes: liveBytes,
+      garbageChunks: chunks - live,
+      garbageSealedBytes: sealedBytes - liveBytes,
+      logicalBytes,
+    });
+    // a (s3, 10 B) live again via k4; b (s3+gcs, 20 B) garbage; c (local, 30 B) live.
     expect(m.chunkStats().perLocation).toEqual({
-      gcs: { chunks: 1, sealedBytes: 92 },
-      local: { chunks: 1, sealedBytes: 102 },
-      s3: { chunks: 2, sealedBytes: 82 + 92 },
+      gcs: loc(1, 92, 0, 0, 0),
+      local: loc(1, 102, 1, 102, 30),
+      s3: loc(2, 82 + 92, 1, 82, 10),
     });
     expect(m.checkInvariants()).toEqual([]);
   });

@@ -59,7 +59,36 @@ export {
   proposeOrThrow,
 } from "./engine/committer.js";
 export { type Engine, type OpenEngineOptions, openEngine } from "./engine/engine.js";
-export { type DataKey, ensureDataKey, type Keyring, ManifestKeyring, rotateDataKey } from "./engine/keys.js";
+export {
+  type DataKey,
+  ensureDataKey,
+  type Keyring,
+  keyProviderFor,
+  keyProviderSettings,
+  ManifestKeyring,
+  type ManifestKeyringOptions,
+  needsPassphrase,
+  PROVIDER_REFRESH_MIN_INTERVAL_MS,
+  rotateDataKey,
+} from "./engine/keys.js";
+export {
+  KEYS_ROTATE_ACTION,
+  type KeysRotateResult,
+  registerKeyActions,
+  rotateKeys,
+} from "./engine/keys-admin.js";
+export { registerGcMetrics } from "./gc/metrics.js";
+export { type BackendFreed, type GcReport, renderGcReport } from "./gc/report.js";
+export {
+  GC_BATCH_CHUNKS,
+  GcBusyError,
+  type GcRunOptions,
+  type GcState,
+  gcState,
+  runGc,
+} from "./gc/run.js";
+export { GcScheduler, type GcSchedulerOptions, type TickOutcome } from "./gc/scheduler.js";
+export { SWEEP_MIN_GRACE_MS } from "./gc/sweep.js";
 export { type NodeOptions, type RunningNode, startNode } from "./node.js";
 export { type OpsHandlers, type RunningOps, splitHostPort, startOpsServer } from "./ops-http.js";
 export { EngineObjectService, type ObjectServiceOptions } from "./s3/object-service.js";
@@ -71,6 +100,7 @@ export {
   confirmGcAfterRestore,
   createNodeSnapshot,
   createSnapshot,
+  describeCreated,
   describeDbFile,
   ensureNodeSigningKey,
   GC_PAUSED_FILE,
@@ -83,6 +113,9 @@ export {
   type RestoreReport as SnapshotRestoreReport,
   readGcPause,
   restoreSnapshot,
+  SNAPSHOT_CREATE_ACTION,
+  SNAPSHOT_GC_PAUSE_ACTION,
+  type SnapshotCreateResult,
   SnapshotError,
   type SnapshotErrorCode,
   type SnapshotManifest,

@@ -19,13 +19,24 @@ interface Pending {
   readonly first: ChunkRef;
   count: number;
   readonly locations: Set<string>;
+  /** Some ref for this hash claims its own upload (or carries no provenance: legacy, unfenced). */
+  uploaded: boolean;
+  /** The oldest observation among the refs with provenance (conservative); undefined: none. */
+  seenIndex: number | undefined;
+  /** Every ref for this hash carries provenance. */
+  fenced: boolean;
 }
+
+/** Why a reference cannot be accepted: GC deleted (or may have deleted) the blob it names. */
+const GONE_MESSAGE = "chunk(s) are being or were garbage-collected since the writer looked; re-upload them";
 
 export class ChunkRefs {
   readonly #select: Database.Statement<[string], ChunkHead>;
   readonly #insert: Database.Statement<[string, number, number, number, number, string, string, number]>;
   readonly #addRefs: Database.Statement<[number, string, string]>;
   readonly #retain: Database.Statement<[number, string]>;
+  readonly #tombstone: Database.Statement<[string], { forgotten_index: number }>;
+  readonly #horizon: Database.Statement<[], { tombstone_horizon_index: number }>;
   readonly #release: Database.Statement<
     { hash: string; n: number; atMs: number; index: number },
     { refcount: number }
@@ -47,6 +58,8 @@ export class ChunkRefs {
       `UPDATE chunks SET refcount = refcount + ?, zero_since_ms = NULL, zero_since_index = NULL
        WHERE hash = ? AND state = 'live' AND refcount > 0`,
     );
+    this.#tombstone = db.prepare("SELECT forgotten_index FROM chunk_tombstones WHERE hash = ?");
+    this.#horizon = db.prepare("SELECT tombstone_horizon_index FROM gc_meta WHERE id = 1");
     this.#release = db.prepare(
       `UPDATE chunks SET refcount = refcount - @n,
          zero_since_ms = CASE WHEN refcount = @n THEN @atMs ELSE zero_since_ms END,
@@ -58,47 +71,74 @@ export class ChunkRefs {
 
   /**
    * Adds one reference per element of `refs` (a hash listed twice counts twice). Unknown chunks are
-   * inserted with the first ref's sealed-blob metadata; known ones keep theirs but gain any new
-   * locations. Refuses the whole command with ChunkDeleting if any chunk is being garbage-collected
-   * (the writer must re-upload after the chunk is forgotten), and with InvalidArgument if a ref
-   * disagrees with the stored plaintext size (same hash, same plaintext: a writer bug).
+   * inserted with the first ref's sealed-blob metadata; known ones keep theirs but gain the
+   * locations of a fresh upload. Refuses the whole command with InvalidArgument if a ref disagrees
+   * with the stored plaintext size (same hash, same plaintext: a writer bug), and with
+   * ChunkDeleting + hashes (retriable: the writer re-uploads) when GC may have removed a blob the
+   * command relies on (DESIGN.md "Dedup against GC"):
+   *   - the chunk is `deleting` (GC is deleting its blob now);
+   *   - a dedup hit (`uploaded: false`) whose row is gone (GC forgot it after the writer looked);
+   *   - an upload whose row is gone and that was forgotten after `seenIndex` (or whose observation
+   *     is older than the tombstone horizon): GC's delete of the same backend key may have come
+   *     after our upload.
+   * An upload whose chunk was forgotten after `seenIndex` but exists live again (re-created by a
+   * writer that looked later) is accepted like a dedup hit: its own locations are not merged in.
    */
   acquire(refs: readonly ChunkRef[]): void {
     if (refs.length === 0) return;
     const pending = new Map<string, Pending>();
     for (const ref of refs) {
+      const fenced = ref.uploaded !== undefined && ref.seenIndex !== undefined;
+      const uploaded = ref.uploaded !== false;
       const p = pending.get(ref.hash);
       if (p === undefined) {
-        pending.set(ref.hash, { first: ref, count: 1, locations: new Set(ref.locations) });
+        pending.set(ref.hash, {
+          first: ref,
+          count: 1,
+          locations: new Set(uploaded ? ref.locations : []),
+          uploaded,
+          seenIndex: fenced ? ref.seenIndex : undefined,
+          fenced,
+        });
       } else {
         if (p.first.size !== ref.size) {
           refuse("InvalidArgument", `chunk ${ref.hash} listed with two different sizes`);
         }
         p.count++;
-        for (const l of ref.locations) p.locations.add(l);
+        if (uploaded) for (const l of ref.locations) p.locations.add(l);
+        p.uploaded ||= uploaded;
+        p.fenced &&= fenced;
+        if (fenced && ref.seenIndex !== undefined) {
+          p.seenIndex = p.seenIndex === undefined ? ref.seenIndex : Math.min(p.seenIndex, ref.seenIndex);
+        }
       }
     }
     const heads = new Map<string, ChunkHead>();
-    const deleting: string[] = [];
+    const gone: string[] = [];
+    /** Hashes whose fresh locations must not be merged (GC may have deleted them). */
+    const stale = new Set<string>();
+    const horizon = this.#horizon.get()?.tombstone_horizon_index ?? 0;
     for (const [hash, p] of pending) {
       const head = this.#select.get(hash);
-      if (head === undefined) continue;
-      heads.set(hash, head);
-      if (head.state === "deleting") deleting.push(hash);
-      else if (head.size !== p.first.size) {
+      if (head !== undefined) heads.set(hash, head);
+      if (head?.state === "deleting") {
+        gone.push(hash);
+        continue;
+      }
+      if (head !== undefined && head.size !== p.first.size) {
         refuse(
           "InvalidArgument",
           `chunk ${hash} has size ${head.size} in the manifest but ${p.first.size} in the command`,
         );
       }
+      if (!p.fenced || p.seenIndex === undefined) continue; // legacy ref: no provenance, no fence
+      const forgottenSinceSeen =
+        p.seenIndex < horizon || (this.#tombstone.get(hash)?.forgotten_index ?? -1) > p.seenIndex;
+      if (head === undefined) {
+        if (!p.uploaded || forgottenSinceSeen) gone.push(hash);
+      } else if (forgottenSinceSeen) stale.add(hash);
     }
-    if (deleting.length > 0) {
-      refuse(
-        "ChunkDeleting",
-        `${deleting.length} chunk(s) are being garbage-collected; re-upload them after they are forgotten`,
-        deleting,
-      );
-    }
+    if (gone.length > 0) refuse("ChunkDeleting", `${gone.length} ${GONE_MESSAGE}`, gone);
     for (const [hash, p] of pending) {
       const head = heads.get(hash);
       if (head === undefined) {
@@ -110,12 +150,12 @@ export class ChunkRefs {
           r.keyId,
           r.compressed ? 1 : 0,
           r.nameTag,
-          encodeLocations(p.locations),
+          encodeLocations(p.locations.size > 0 ? p.locations : r.locations),
           p.count,
         );
       } else {
         const merged = new Set<string>(JSON.parse(head.locations) as string[]);
-        for (const l of p.locations) merged.add(l);
+        if (!stale.has(hash)) for (const l of p.locations) merged.add(l);
         this.#addRefs.run(p.count, encodeLocations(merged), hash);
       }
     }

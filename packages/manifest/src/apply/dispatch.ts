@@ -69,7 +69,7 @@ export class CommandProcessor {
       case "MarkChunksDeleting":
         return this.#gc.mark(cmd);
       case "ForgetChunks":
-        return this.#gc.forget(cmd);
+        return this.#gc.forget(cmd, ctx);
       case "Noop":
         return { ok: true };
       default:

@@ -21,15 +21,18 @@ const NAME = nonEmptyStr(1024);
 const KEY = nonEmptyStr(4096);
 const ID = nonEmptyStr(256);
 
-const chunkRef = fields({
-  hash: HASH,
-  size: uint,
-  sealedSize: uint,
-  keyId: uint,
-  compressed: bool,
-  nameTag: TAG,
-  locations: arrayOf(nonEmptyStr(256), 64),
-});
+const chunkRef = fields(
+  {
+    hash: HASH,
+    size: uint,
+    sealedSize: uint,
+    keyId: uint,
+    compressed: bool,
+    nameTag: TAG,
+    locations: arrayOf(nonEmptyStr(256), 64),
+  },
+  { uploaded: bool, seenIndex: uint },
+);
 const chunkList = arrayOf(chunkRef);
 
 const checksums = fields(

@@ -33,7 +33,17 @@ export class ChunkQueries {
       logical: number | null;
     }
   >;
-  readonly #perLocation: Database.Statement<[], { location: string; chunks: number; bytes: number }>;
+  readonly #perLocation: Database.Statement<
+    [],
+    {
+      location: string;
+      chunks: number;
+      bytes: number;
+      live: number;
+      live_bytes: number;
+      logical: number;
+    }
+  >;
   readonly #dataKeys: Database.Statement<
     [],
     { key_id: number; wrapped_hex: string; created_ms: number; added_index: number }
@@ -62,7 +72,10 @@ export class ChunkQueries {
        FROM chunks`,
     );
     this.#perLocation = db.prepare(
-      `SELECT j.value AS location, count(*) AS chunks, sum(ch.sealed_size) AS bytes
+      `SELECT j.value AS location, count(*) AS chunks, sum(ch.sealed_size) AS bytes,
+         sum(ch.refcount > 0) AS live,
+         sum(CASE WHEN ch.refcount > 0 THEN ch.sealed_size ELSE 0 END) AS live_bytes,
+         sum(ch.size * ch.refcount) AS logical
        FROM chunks ch, json_each(ch.locations) j GROUP BY j.value ORDER BY j.value`,
     );
     this.#dataKeys = db.prepare(
@@ -120,7 +133,15 @@ export class ChunkQueries {
     const unique = c?.unique_bytes ?? 0;
     const perLocation: Record<string, LocationStats> = {};
     for (const r of this.#perLocation.all()) {
-      perLocation[r.location] = { chunks: r.chunks, sealedBytes: r.bytes };
+      perLocation[r.location] = {
+        chunks: r.chunks,
+        sealedBytes: r.bytes,
+        liveChunks: r.live,
+        liveSealedBytes: r.live_bytes,
+        garbageChunks: r.chunks - r.live,
+        garbageSealedBytes: r.bytes - r.live_bytes,
+        logicalBytes: r.logical,
+      };
     }
     return {
       live: c?.live ?? 0,

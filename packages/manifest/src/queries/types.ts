@@ -135,8 +135,17 @@ export interface StreamChunk extends ChunkRef {
 }
 
 export interface LocationStats {
+  /** Every chunk row placing a blob here (live, garbage and deleting). */
   readonly chunks: number;
   readonly sealedBytes: number;
+  /** Referenced chunks here, and their sealed bytes. */
+  readonly liveChunks: number;
+  readonly liveSealedBytes: number;
+  /** Unreferenced (garbage or deleting) chunks here, and their sealed bytes: what GC can free. */
+  readonly garbageChunks: number;
+  readonly garbageSealedBytes: number;
+  /** Plaintext bytes as referenced by the chunks stored here (dedup not applied). */
+  readonly logicalBytes: number;
 }
 
 export interface ChunkStats {

@@ -176,7 +176,29 @@ const V1_INITIAL: readonly string[] = [
   `CREATE INDEX applied_requests_by_index ON applied_requests (applied_index)`,
 ];
 
-export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: "initial", statements: V1_INITIAL }];
+/**
+ * The dedup/GC fence (DESIGN.md "Dedup against GC"): which chunks GC forgot and at which log index,
+ * so apply can tell whether a writer's upload may predate GC's delete of the same backend key.
+ * Tombstones older than a window of log indexes are pruned; `tombstone_horizon_index` is the
+ * highest pruned one, below which apply no longer knows and stays conservative.
+ */
+const V2_CHUNK_TOMBSTONES: readonly string[] = [
+  `CREATE TABLE chunk_tombstones (
+    hash TEXT NOT NULL PRIMARY KEY,
+    forgotten_index INTEGER NOT NULL
+  ) STRICT, WITHOUT ROWID`,
+  `CREATE INDEX chunk_tombstones_by_index ON chunk_tombstones (forgotten_index)`,
+  `CREATE TABLE gc_meta (
+    id INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
+    tombstone_horizon_index INTEGER NOT NULL
+  ) STRICT`,
+  `INSERT INTO gc_meta (id, tombstone_horizon_index) VALUES (1, 0)`,
+];
+
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: "initial", statements: V1_INITIAL },
+  { version: 2, name: "chunk tombstones", statements: V2_CHUNK_TOMBSTONES },
+];
 
 export const SCHEMA_VERSION: number = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;
 
@@ -197,4 +219,6 @@ export const TABLES: readonly { readonly name: string; readonly orderBy: string 
   { name: "data_keys", orderBy: "key_id" },
   { name: "raft_meta", orderBy: "id" },
   { name: "applied_requests", orderBy: "request_id" },
+  { name: "chunk_tombstones", orderBy: "hash" },
+  { name: "gc_meta", orderBy: "id" },
 ];

@@ -140,20 +140,22 @@ export class ChunkWriter {
           const sealed = c.sealed;
           uploadedChunks++;
           uploadedBytes += sealed.length;
-          const upload = this.#awaitNotDeleting(c.hashHex)
-            .then(() => this.#distributor.putChunk(c.nameTagHex, sealed))
-            .then((locations): ChunkRef => {
-              c.release();
-              return {
-                hash: c.hashHex,
-                size: c.size,
-                sealedSize: sealed.length,
-                keyId: c.keyId,
-                compressed: c.compressed,
-                nameTag: c.nameTagHex,
-                locations,
-              };
-            });
+          const upload = this.#awaitNotDeleting(c.hashHex).then(async (seenIndex): Promise<ChunkRef> => {
+            const locations = await this.#distributor.putChunk(c.nameTagHex, sealed);
+            c.release();
+            // Provenance for apply's GC fence: we uploaded after seeing the manifest at seenIndex.
+            return {
+              hash: c.hashHex,
+              size: c.size,
+              sealedSize: sealed.length,
+              keyId: c.keyId,
+              compressed: c.compressed,
+              nameTag: c.nameTagHex,
+              locations,
+              uploaded: true,
+              seenIndex,
+            };
+          });
           pending.set(c.hashHex, upload);
           window.push(upload.then((ref) => ({ ref, sha3: c.sha3, deduped: false })));
         }
@@ -180,10 +182,14 @@ export class ChunkWriter {
 
   /**
    * A chunk GC has fenced (`deleting`) must not be uploaded until GC forgot it: the backend key is
-   * the same, so GC's pending delete would remove our fresh copy. Waits, bounded.
+   * the same, so GC's pending delete would remove our fresh copy. Waits, bounded. Returns the
+   * applied index of the (synchronous, hence consistent) read that found it not deleting: the
+   * upload starts after that state, which is what apply checks forgets against.
    */
-  async #awaitNotDeleting(hashHex: string): Promise<void> {
-    for (let waited = 0; this.#manifest.getChunk(hashHex)?.state === "deleting"; waited += DELETING_POLL_MS) {
+  async #awaitNotDeleting(hashHex: string): Promise<number> {
+    for (let waited = 0; ; waited += DELETING_POLL_MS) {
+      const seenIndex = this.#manifest.raftMeta().appliedIndex;
+      if (this.#manifest.getChunk(hashHex)?.state !== "deleting") return seenIndex;
       if (waited >= DELETING_WAIT_MAX_MS) {
         throw new Error(`chunk ${hashHex.slice(0, 12)} is being garbage-collected; retry later`);
       }
@@ -193,6 +199,7 @@ export class ChunkWriter {
 
   /** The manifest's row for a chunk the pipeline skipped as already stored. */
   #storedRef(c: SealedChunk): ChunkRef {
+    const seenIndex = this.#manifest.raftMeta().appliedIndex;
     const row = this.#manifest.getChunk(c.hashHex);
     if (!row) {
       // Forgotten by GC between the dedup check and now: the caller retries the write.
@@ -206,6 +213,9 @@ export class ChunkWriter {
       compressed: row.compressed,
       nameTag: row.nameTag,
       locations: row.locations,
+      // A dedup hit: apply refuses it if GC forgot or is deleting the chunk by commit time.
+      uploaded: false,
+      seenIndex,
     };
   }
 }
