@@ -31,7 +31,9 @@ export interface BenchNode {
 export async function startNode(dataDir: string, extraEnv: Record<string, string> = {}): Promise<BenchNode> {
   const s3Port = await freePort();
   const opsPort = await freePort();
-  const child = spawn(process.execPath, [CLI_BIN, "serve", "--data-dir", dataDir], {
+  // BENCH_NODE_ARGS: extra node flags for the server, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p".
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, CLI_BIN, "serve", "--data-dir", dataDir], {
     env: {
       ...process.env,
       ENIGMA_PASSPHRASE: "bench passphrase",

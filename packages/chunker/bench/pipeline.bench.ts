@@ -8,7 +8,8 @@
  */
 import { createCipheriv, createHash, randomBytes, randomFillSync } from "node:crypto";
 import { pathToFileURL } from "node:url";
-import { createCutter } from "../src/cutter.js";
+import { createCutter, FastCdcCutter } from "../src/cutter.js";
+import { resolveChunking } from "../src/options.js";
 import { chunkNameTag, SEAL_OVERHEAD_BYTES, sealChunk } from "../src/seal-api.js";
 import { defaultSealWorkers, SealWorkerPool } from "../src/seal-pool.js";
 import { type PipelineOptions, sealStream } from "../src/seal-stream.js";
@@ -107,6 +108,15 @@ export async function runPipelineBench(opts: PipelineBenchOptions = {}): Promise
       false,
     ],
     [
+      "fastcdc chunking (JS loop, before WASM)",
+      () => {
+        const c = new FastCdcCutter(resolveChunking(chunking), "js");
+        for (let at = c.findCut(data, 0); at >= 0; at = c.findCut(data, at));
+        c.finish();
+      },
+      false,
+    ],
+    [
       "sha256",
       () => {
         for (const s of slices) createHash("sha256").update(s).digest();
@@ -168,7 +178,7 @@ export async function runPipelineBench(opts: PipelineBenchOptions = {}): Promise
   });
   for (const f of figures) {
     const ratio = f.ratio === null ? "" : `   ratio ${f.ratio.toFixed(2)}`;
-    log(`${f.name.padEnd(36)} ${f.value.toFixed(0).padStart(6)} MB/s${ratio}`);
+    log(`${f.name.padEnd(40)} ${f.value.toFixed(0).padStart(6)} MB/s${ratio}`);
   }
   return figures;
 }

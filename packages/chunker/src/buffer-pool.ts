@@ -22,10 +22,22 @@ export class BufferPool {
     return buf ?? null;
   }
 
-  /** Returns a buffer; dropped (left to the GC) when the pool is full or it was detached. */
+  /**
+   * Returns a buffer; dropped (left to the GC) when it was detached, or when the pool is full and
+   * it is not larger than the smallest pooled one — which it then replaces, so a pool filled with
+   * small buffers cannot block the larger ones every later `take` would otherwise allocate afresh.
+   */
   give(buf: ArrayBuffer): void {
-    if (buf.byteLength === 0 || this.free.length >= this.limit) return;
-    this.free.push(buf);
+    if (buf.byteLength === 0) return;
+    if (this.free.length < this.limit) {
+      this.free.push(buf);
+      return;
+    }
+    let smallest = -1;
+    for (let i = 0; i < this.free.length; i++) {
+      if (smallest < 0 || this.free[i]!.byteLength < this.free[smallest]!.byteLength) smallest = i;
+    }
+    if (smallest >= 0 && this.free[smallest]!.byteLength < buf.byteLength) this.free[smallest] = buf;
   }
 
   get size(): number {

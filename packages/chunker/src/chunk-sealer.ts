@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { chunkNameTag, FLAG_COMPRESSED, SEAL_OVERHEAD_BYTES, sealChunk } from "./seal-api.js";
+import { sealInto } from "./seal-into.js";
 import { zstd } from "./zstd.js";
 
 /** Key material and switches for sealing; small enough to send with every worker job. */
@@ -24,6 +25,22 @@ export interface SealOutcome {
 /** Bytes a sealed-output buffer needs for a plaintext of `maxBytes` (compression never grows it). */
 export function sealedCapacityBytes(maxBytes: number): number {
   return maxBytes + SEAL_OVERHEAD_BYTES;
+}
+
+const ALLOC_GRANULE_BYTES = 1024 * 1024;
+
+/**
+ * Size to allocate for a fresh sealed-output buffer that must hold `needBytes`: rounded up to a
+ * whole MiB (small chunks: to a power of two), so a pooled buffer fits the many chunks of similar
+ * size that follow (exact sizes made most later chunks miss the pool and page-fault a fresh
+ * buffer). Only touched pages count in RSS.
+ */
+export function sealedAllocBytes(needBytes: number): number {
+  if (needBytes >= ALLOC_GRANULE_BYTES)
+    return Math.ceil(needBytes / ALLOC_GRANULE_BYTES) * ALLOC_GRANULE_BYTES;
+  let n = 4096;
+  while (n < needBytes) n *= 2;
+  return n;
 }
 
 /**
@@ -62,7 +79,8 @@ export class ChunkSealer {
         flags = FLAG_COMPRESSED;
       }
     }
-    const sealed = sealChunk({ keyId: keys.keyId, key: keys.key, nameTag, payload, flags }, out);
+    const input = { keyId: keys.keyId, key: keys.key, nameTag, payload, flags };
+    const sealed = out === undefined ? sealChunk(input) : sealInto(input, out);
     return { nameTag, compressed: flags !== 0, sealed };
   }
 }

@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { chunkStream } from "./chunk-stream.js";
-import { type Cutter, createCutter } from "./cutter.js";
+import { type Cutter, createCutter, FastCdcCutter } from "./cutter.js";
 import { ChunkerError } from "./errors.js";
 import { GEAR } from "./gear.js";
-import type { ChunkingOptions } from "./options.js";
+import { gearScanner, WINDOW_BYTES } from "./gear-wasm.js";
+import { type ChunkingOptions, resolveChunking } from "./options.js";
 import { pseudoRandomBytes, splitInto } from "./test-bytes.js";
 
 const CDC: ChunkingOptions = { strategy: "fastcdc", avgBytes: 16 * 1024 };
@@ -137,6 +138,34 @@ describe("FastCDC", () => {
   it("yields one short chunk for input below min", async () => {
     const chunks = await collect(chunkStream([data.subarray(0, 100)], CDC));
     expect(chunks.map((c) => c.length)).toEqual([100]);
+  });
+});
+
+describe("FastCDC WASM Gear loop", () => {
+  it("is in use here (the JS loop is only the fallback)", () => {
+    expect(gearScanner()).not.toBeNull();
+  });
+
+  // Boundaries are a format: the WASM loop must cut exactly where the byte-at-a-time JS loop does,
+  // for every parameter set, however the input is split, including spans longer than its window.
+  const params: ChunkingOptions[] = [
+    { strategy: "fastcdc", avgBytes: 256 },
+    { strategy: "fastcdc", avgBytes: 1024, minBytes: 64, maxBytes: 1100 },
+    { strategy: "fastcdc", avgBytes: 16 * 1024 },
+    { strategy: "fastcdc", avgBytes: 256 * 1024 },
+    { strategy: "fastcdc", avgBytes: 1 << 20, minBytes: 64, maxBytes: 3 * (1 << 20) + 5 },
+  ];
+  const data = pseudoRandomBytes(3 * WINDOW_BYTES + 12_345, 11);
+  const zeros = Buffer.alloc(4 * WINDOW_BYTES + 7000);
+  it.each(params)("cuts where the JS loop cuts: %j", (opts) => {
+    const resolved = resolveChunking(opts);
+    for (const input of [data, zeros]) {
+      const js = cutLengths(new FastCdcCutter(resolved, "js"), [input]);
+      expect(js.length).toBeGreaterThan(1);
+      expect(cutLengths(new FastCdcCutter(resolved), [input])).toEqual(js);
+      expect(cutLengths(new FastCdcCutter(resolved), splitInto(input, [1, 3, 777, 65_536, 5]))).toEqual(js);
+      expect(cutLengths(new FastCdcCutter(resolved), splitInto(input, [WINDOW_BYTES + 3, 17]))).toEqual(js);
+    }
   });
 });
 

@@ -4,6 +4,9 @@ export {
   FLAG_COMPRESSED,
   openChunk,
   SEAL_OVERHEAD_BYTES,
+  SEALED_HEADER_BYTES,
+  SEALED_MAGIC,
+  SEALED_VERSION,
   SealError,
   sealChunk,
 } from "@enigma/crypto";

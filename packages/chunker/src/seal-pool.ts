@@ -2,6 +2,7 @@ import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
 import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
+import { BufferPool } from "./buffer-pool.js";
 import { ChunkerError } from "./errors.js";
 import type { DoneMessage, FromWorker, JobMessage } from "./worker-protocol.js";
 
@@ -55,6 +56,15 @@ function startWorker(): Worker {
  */
 export class SealWorkerPool {
   readonly size: number;
+  /**
+   * Plaintext and sealed-output buffers shared by every stream using this pool, so a long-lived
+   * process (the gateway) reuses the same few max-size buffers across requests instead of
+   * allocating them per stream: per-stream pools allocated a 16 MiB plaintext buffer even for a
+   * 4 KiB PUT (external-memory pressure → GCs) and, when freed, left glibc arenas holding the
+   * memory. Bounded: at most `2 × size + 4` buffers of each kind stay pooled.
+   */
+  readonly plainBuffers: BufferPool;
+  readonly sealedBuffers: BufferPool;
   private readonly slots: Slot[] = [];
   private nextId = 1;
   private closed = false;
@@ -67,6 +77,8 @@ export class SealWorkerPool {
       );
     }
     this.size = size;
+    this.plainBuffers = new BufferPool(2 * size + 4);
+    this.sealedBuffers = new BufferPool(2 * size + 4);
     for (let i = 0; i < size; i++) {
       const worker = startWorker();
       const slot: Slot = { worker, pending: new Map(), failed: null };

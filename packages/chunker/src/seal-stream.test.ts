@@ -185,6 +185,30 @@ describe("sealStream with a shared pool", () => {
     expect(open(ca).equals(a)).toBe(true);
     expect(open(cb).equals(b)).toBe(true);
   });
+
+  it("recycles released buffers across streams, never handing out one still held", async () => {
+    const inputs = [
+      pseudoRandomBytes(900_000, 3),
+      pseudoRandomBytes(800_000, 4),
+      pseudoRandomBytes(1_000_000, 5),
+    ];
+    // Each stream opens every chunk at once and releases it, so later chunks and later streams
+    // seal into the same buffers; a buffer handed out twice would corrupt a chunk still being read.
+    const roundTrip = async (data: Buffer) => {
+      const out: Buffer[] = [];
+      for await (const c of sealStream([data], baseOpts({ pool }))) {
+        out.push(openSealed(c.sealed!, keyFor, c.hash, nameKey));
+        c.release();
+      }
+      return Buffer.concat(out);
+    };
+    const first = await Promise.all(inputs.slice(0, 2).map(roundTrip));
+    expect(first[0]!.equals(inputs[0]!)).toBe(true);
+    expect(first[1]!.equals(inputs[1]!)).toBe(true);
+    expect(pool.sealedBuffers.size).toBeGreaterThan(0);
+    expect(pool.plainBuffers.size).toBeGreaterThan(0);
+    expect((await roundTrip(inputs[2]!)).equals(inputs[2]!)).toBe(true);
+  });
 });
 
 describe("openSealed failures", async () => {

@@ -1,5 +1,5 @@
 import { BufferPool } from "./buffer-pool.js";
-import { ChunkSealer, type SealKeys, sealedCapacityBytes } from "./chunk-sealer.js";
+import { ChunkSealer, type SealKeys, sealedAllocBytes, sealedCapacityBytes } from "./chunk-sealer.js";
 import { splitChunks } from "./chunk-stream.js";
 import { createCutter } from "./cutter.js";
 import { ChunkerError } from "./errors.js";
@@ -26,7 +26,7 @@ export interface PipelineOptions {
   readonly workers?: number;
   /** A shared pool to use instead of private workers (not closed by the stream). */
   readonly pool?: SealWorkerPool;
-  /** Chunks cut but not yet handed to the consumer, at most. Default: 1 without workers, 2×workers+2 with. */
+  /** Chunks cut but not yet handed to the consumer, at most. Default: 1 without workers, workers+2 with. */
   readonly maxInFlight?: number;
   /** Dedup: chunks for which this returns true are neither compressed nor sealed (`sealed: null`). */
   readonly isKnown?: (hashHex: string) => boolean | Promise<boolean>;
@@ -95,14 +95,17 @@ export async function* sealStream(
   const workers = opts.pool !== undefined ? 0 : (opts.workers ?? defaultSealWorkers());
   const pool = opts.pool ?? (workers > 0 ? new SealWorkerPool(workers) : null);
   const ownPool = opts.pool === undefined && pool !== null;
-  const maxInFlight = opts.maxInFlight ?? (pool === null ? 1 : 2 * pool.size + 2);
+  // One chunk per worker being sealed, one cut ahead, one finished awaiting the consumer: more only
+  // adds resident max-size buffers (the gateway's 256 MiB budget), not throughput.
+  const maxInFlight = opts.maxInFlight ?? (pool === null ? 1 : pool.size + 2);
   const keys: SealKeys = { keyId: opts.dataKey.keyId, key: opts.dataKey.key, nameKey: opts.nameKey };
   const level = opts.compression?.level ?? null;
   const sha3 = opts.sha3 === true;
   const isKnown = opts.isKnown;
   // Plaintext buffers cycle main → worker → main; sealed buffers cycle consumer → release() → worker.
-  const plainPool = new BufferPool(maxInFlight + 1);
-  const sealedPool = new BufferPool(maxInFlight + 2);
+  // With workers, the pool's buffer pools (shared across streams); inline, per-stream ones.
+  const plainPool = pool?.plainBuffers ?? new BufferPool(maxInFlight + 1);
+  const sealedPool = pool?.sealedBuffers ?? new BufferPool(maxInFlight + 2);
   const sealer = pool === null ? new ChunkSealer(level) : null;
 
   const makeChunk = (
@@ -151,7 +154,7 @@ export async function* sealStream(
     }
     const need = sealedCapacityBytes(view.length);
     const pooled = sealedPool.take(need);
-    const out = pooled === null ? Buffer.allocUnsafeSlow(need) : Buffer.from(pooled);
+    const out = pooled === null ? Buffer.allocUnsafeSlow(sealedAllocBytes(need)) : Buffer.from(pooled);
     const r = s.seal(view, hash, keys, out);
     plainPool.give(view.buffer as ArrayBuffer);
     return makeChunk(seq, view.length, hash, sha3Digest ?? null, r.nameTag, r.compressed, r.sealed);

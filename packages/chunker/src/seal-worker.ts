@@ -5,7 +5,7 @@
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { parentPort } from "node:worker_threads";
-import { type ChunkDigests, ChunkSealer, sealedCapacityBytes } from "./chunk-sealer.js";
+import { type ChunkDigests, ChunkSealer, sealedAllocBytes, sealedCapacityBytes } from "./chunk-sealer.js";
 import { chunkNameTag } from "./seal-api.js";
 import { detachedCopy, type FromWorker, type JobMessage, type ToWorker } from "./worker-protocol.js";
 
@@ -14,20 +14,31 @@ if (port === null) throw new Error("seal-worker must run in a worker thread");
 
 /**
  * node:crypto's cipher returns a fresh chunk-sized buffer per update, so each sealed chunk leaves
- * that much dead memory in this isolate; V8 collects it only when its own heuristics fire, which
- * let a busy worker hold ~80 MiB of dead cipher output. Collecting explicitly every
- * GC_EVERY_BYTES sealed keeps the worker's footprint flat for a few ms of GC per 32 MiB.
+ * that much dead memory in this isolate (and every transferred-in ArrayBuffer counts as new external
+ * memory); V8 collects it only when its own heuristics fire, which let a busy worker hold ~80 MiB of
+ * dead cipher output, and then collects with a full mark-compact. The dead buffers are young, so a
+ * scavenge (minor GC) every MINOR_GC_EVERY_BYTES frees them for well under a millisecond; a full GC
+ * every MAJOR_GC_EVERY_BYTES catches anything promoted. Measured in a CPU profile of the worker:
+ * GC time went from ~25–50 % of the crypto time (full GC every 32 MiB) to ~12–16 %, peak RSS equal.
  */
-const GC_EVERY_BYTES = 32 * 1024 * 1024;
+const MINOR_GC_EVERY_BYTES = 8 * 1024 * 1024;
+const MAJOR_GC_EVERY_BYTES = 256 * 1024 * 1024;
 setFlagsFromString("--expose-gc");
-const collect = runInNewContext("gc") as (() => void) | undefined;
-let sealedSinceGc = 0;
+const collect = runInNewContext("gc") as ((opts?: { type: "minor" | "major" }) => void) | undefined;
+let sinceMinor = 0;
+let sinceMajor = 0;
 
 function noteSealed(bytes: number): void {
-  sealedSinceGc += bytes;
-  if (sealedSinceGc >= GC_EVERY_BYTES && collect) {
-    sealedSinceGc = 0;
-    collect();
+  if (collect === undefined) return;
+  sinceMinor += bytes;
+  sinceMajor += bytes;
+  if (sinceMajor >= MAJOR_GC_EVERY_BYTES) {
+    sinceMajor = 0;
+    sinceMinor = 0;
+    collect({ type: "major" });
+  } else if (sinceMinor >= MINOR_GC_EVERY_BYTES) {
+    sinceMinor = 0;
+    collect({ type: "minor" });
   }
 }
 
@@ -66,7 +77,9 @@ function finish(job: JobMessage, digests: ChunkDigests, seal: boolean): void {
   // its ArrayBuffer can be transferred.
   const need = sealedCapacityBytes(job.length);
   const out =
-    job.out !== null && job.out.byteLength >= need ? Buffer.from(job.out) : Buffer.allocUnsafeSlow(need);
+    job.out !== null && job.out.byteLength >= need
+      ? Buffer.from(job.out)
+      : Buffer.allocUnsafeSlow(sealedAllocBytes(need));
   const r = sealer.seal(plain, digests.hash, job.keys, out);
   noteSealed(job.length);
   if (r.sealed.buffer !== out.buffer) throw new Error("seal-worker invariant: sealed outside its buffer");
