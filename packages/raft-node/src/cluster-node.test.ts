@@ -1,7 +1,7 @@
 /** Three (and four) `ClusterNode`s over real gRPC on 127.0.0.1, in one process. */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { connect, createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { NodeId } from "@enigma/raft";
@@ -33,6 +33,8 @@ class GrpcCluster {
   readonly machines = new Map<NodeId, KvStateMachine>();
   readonly addrs = new Map<NodeId, string>();
   readonly fatal: unknown[] = [];
+  electionTimeoutMs = 300;
+  heartbeatMs = 30;
 
   constructor(
     readonly snapshotThresholdEntries = 10_000,
@@ -57,8 +59,8 @@ class GrpcCluster {
       listenAddr: this.addrs.get(id)!,
       peers,
       stateMachine: sm,
-      electionTimeoutMs: 300,
-      heartbeatMs: 30,
+      electionTimeoutMs: this.electionTimeoutMs,
+      heartbeatMs: this.heartbeatMs,
       snapshotThresholdEntries: this.snapshotThresholdEntries,
       requestTimeoutMs: 8000,
       secret: SECRET,
@@ -96,11 +98,71 @@ class GrpcCluster {
   }
 }
 
+/**
+ * A TCP relay that can stall traffic: while partitioned, it keeps every connection open and
+ * accepts new ones but moves no bytes (held in the kernel's buffers, as TCP retransmission would
+ * hold them across a real partition) — what a partition looks like to gRPC: no reset, no
+ * refusal, unlike a dead process.
+ */
+class StallingProxy {
+  #partitioned = false;
+  readonly #sockets = new Set<Socket>();
+
+  private constructor(
+    readonly server: Server,
+    readonly addr: string,
+  ) {}
+
+  static async start(target: string): Promise<StallingProxy> {
+    const [host, port] = target.split(":") as [string, string];
+    let proxy: StallingProxy | undefined;
+    const server = createServer((client) => {
+      const upstream = connect(Number(port), host);
+      for (const [a, b] of [
+        [client, upstream],
+        [upstream, client],
+      ] as const) {
+        proxy!.#sockets.add(a);
+        if (proxy!.#partitioned) a.pause();
+        a.on("data", (buf) => b.write(buf));
+        a.on("error", () => b.destroy());
+        a.on("close", () => {
+          proxy!.#sockets.delete(a);
+          b.destroy();
+        });
+      }
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(0, "127.0.0.1", resolve);
+    });
+    const a = server.address();
+    proxy = new StallingProxy(server, `127.0.0.1:${typeof a === "object" && a !== null ? a.port : 0}`);
+    return proxy;
+  }
+
+  partition(on: boolean): void {
+    this.#partitioned = on;
+    for (const s of this.#sockets) {
+      if (on) s.pause();
+      else s.resume();
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.#sockets) s.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
+
 let cluster: GrpcCluster | undefined;
+let proxies: StallingProxy[] = [];
 afterEach(async () => {
   const c = cluster;
   cluster = undefined;
   await c?.close();
+  for (const p of proxies) await p.close();
+  proxies = [];
   if (c !== undefined) expect(c.fatal).toEqual([]);
 });
 
@@ -372,4 +434,86 @@ describe("ClusterNode with mutual TLS", () => {
       rmSync(pkiDir, { recursive: true, force: true });
     }
   });
+});
+
+// Failover fast path: a follower whose leader's process is gone (connection reset, reconnect
+// refused) campaigns within a few ticks; a merely partitioned leader still costs a whole election
+// timeout (pre-vote and the lease protect the cluster from a node that only lost its link). The
+// election timeout here is 8 s and the bounds below are half of it: only the fast path fits.
+describe("ClusterNode failover with a long election timeout", () => {
+  const ELECTION_MS = 8000;
+  const HALF_ELECTION_MS = ELECTION_MS / 2;
+
+  it("elects a new leader and commits well within one election timeout when the leader's process is gone", async () => {
+    cluster = new GrpcCluster();
+    cluster.electionTimeoutMs = ELECTION_MS;
+    cluster.heartbeatMs = 100;
+    await cluster.init([1, 2, 3]);
+    // No one would campaign for 8..16 s by themselves: start the first election by hand.
+    cluster.nodes.get(1)!.raft.campaign();
+    const leader = await cluster.leader();
+    await leader.propose(kvCommand("k", "before"));
+    const oldTerm = leader.raft.status().term;
+    const started = Date.now();
+    // Its gRPC server goes away: the followers' streams break and reconnecting is refused.
+    await cluster.stop(leader.id);
+    const survivors = [...cluster.nodes.values()];
+    let next: ClusterNode | undefined;
+    await waitFor(
+      () => {
+        next = survivors.find((n) => n.raft.role === "leader");
+        return next !== undefined;
+      },
+      HALF_ELECTION_MS,
+      "a new leader within half an election timeout",
+    );
+    expect(next!.raft.status().term).toBeGreaterThan(oldTerm);
+    const out = await survivors[0]!.propose(kvCommand("k", "after"), HALF_ELECTION_MS);
+    const elapsed = Date.now() - started;
+    expect(elapsed).toBeLessThan(HALF_ELECTION_MS);
+    for (const n of survivors) {
+      await n.raft.waitApplied(out.index);
+      expect(cluster.machines.get(n.id)!.get("k")).toBe("after");
+    }
+  }, 60_000);
+
+  it("does not campaign early when the leader is only partitioned (no refusal, no reset)", async () => {
+    cluster = new GrpcCluster();
+    cluster.electionTimeoutMs = ELECTION_MS;
+    cluster.heartbeatMs = 100;
+    const ids = [1, 2, 3] as const;
+    for (const id of ids) cluster.addrs.set(id, `127.0.0.1:${await freePort()}`);
+    // Every link into and out of node 1 goes through its own stalling relay.
+    const viewOf = new Map<NodeId, Map<NodeId, string>>();
+    for (const id of ids) viewOf.set(id, new Map(cluster.addrs));
+    for (const other of [2, 3]) {
+      const into1 = await StallingProxy.start(cluster.addrs.get(1)!);
+      const outOf1 = await StallingProxy.start(cluster.addrs.get(other)!);
+      proxies.push(into1, outOf1);
+      viewOf.get(other)!.set(1, into1.addr);
+      viewOf.get(1)!.set(other, outOf1.addr);
+    }
+    const c = cluster;
+    await Promise.all(ids.map((id) => c.start(id, viewOf.get(id)!)));
+    c.nodes.get(1)!.raft.campaign();
+    const leader = await c.leader();
+    expect(leader.id).toBe(1);
+    await leader.propose(kvCommand("k", "v"));
+    const term = leader.raft.status().term;
+    for (const p of proxies) p.partition(true);
+    // The fast path would fire within ~1 s of a refusal; a partition must give it nothing.
+    const until = Date.now() + HALF_ELECTION_MS;
+    while (Date.now() < until) {
+      for (const id of [2, 3]) {
+        const st = c.nodes.get(id)!.raft.status();
+        expect(st.role, `node ${id}`).toBe("follower");
+        expect(st.term, `node ${id}`).toBe(term);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    // Healed before any election timeout: the leader carries on in its term.
+    for (const p of proxies) p.partition(false);
+    const out = await c.nodes.get(2)!.propose(kvCommand("k", "healed"), 20_000);
+    expect(out.term).toBe(term);
+  }, 60_000);
 });

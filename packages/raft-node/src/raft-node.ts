@@ -263,6 +263,12 @@ export class RaftNode {
         if (this.#stopped) return;
         this.#raw.reportUnreachable(peer);
       },
+      peerDown: (peer) => {
+        if (this.#stopped) return;
+        // Only acts on a follower whose leader is `peer`: it campaigns (pre-vote first) within a
+        // few ticks instead of a whole election timeout.
+        this.#raw.reportPeerDown(peer);
+      },
     });
     const st = this.#raw.status();
     if (st.config.voters.length === 1 && st.config.voters[0] === this.id) {

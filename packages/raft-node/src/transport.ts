@@ -11,6 +11,12 @@ export interface TransportHandler {
   receiveSnapshot(message: Message, tempPath: string): void;
   /** A peer could not be reached: the leader stops pipelining to it and probes instead. */
   unreachable(peer: NodeId): void;
+  /**
+   * Positive evidence that the process of `peer` is gone: a connection to it was refused (nothing
+   * listens at its address), typically right after its stream was reset. Never for a timeout or
+   * a silent link, which may be a partition. A follower whose leader this is campaigns early.
+   */
+  peerDown(peer: NodeId): void;
 }
 
 /**

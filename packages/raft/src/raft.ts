@@ -16,6 +16,16 @@ import { ProgressTracker } from "./tracker.js";
 import type { ConfState, Entry, EntryType, Message, NodeId, ReadState, Role, Snapshot } from "./types.js";
 import { bytesEqual, CAMPAIGN_TRANSFER, EMPTY_BYTES, makeMessage, NONE } from "./types.js";
 
+/**
+ * After `reportPeerDown` of its leader, a follower campaigns after
+ * 1 + rank·LEADER_DOWN_RANK_TICKS + rand(LEADER_DOWN_JITTER_TICKS) ticks, where rank is its place
+ * among the other voters by id. The survivors learn of the death at about the same moment, so a
+ * purely random 1..3 ticks often made two of them pre-vote, then vote, in the same tick: a split
+ * vote, then a whole election timeout. Staggering by rank leaves the first a clear tick or more.
+ */
+export const LEADER_DOWN_RANK_TICKS = 2;
+export const LEADER_DOWN_JITTER_TICKS = 2;
+
 type Outgoing = Pick<Message, "type" | "to"> & Partial<Omit<Message, "from">>;
 
 /**
@@ -47,6 +57,13 @@ export class Raft {
   electionElapsed = 0;
   heartbeatElapsed = 0;
   randomizedElectionTimeout = 0;
+
+  /**
+   * The driver reported the current leader's process gone (`reportPeerDown`): the remaining
+   * election wait was cut short and the leader lease no longer holds. Cleared when a leader is
+   * heard from and on every role or term change.
+   */
+  leaderDown = false;
 
   /** The target of a leadership transfer in progress, or NONE. */
   leadTransferee: NodeId = NONE;
@@ -183,6 +200,7 @@ export class Raft {
       this.vote = NONE;
     }
     this.lead = NONE;
+    this.leaderDown = false;
     this.electionElapsed = 0;
     this.heartbeatElapsed = 0;
     this.resetRandomizedElectionTimeout();
@@ -209,6 +227,7 @@ export class Raft {
     // pre-candidates from retrying in lockstep.
     this.tracker.resetVotes();
     this.lead = NONE;
+    this.leaderDown = false;
     this.role = "preCandidate";
     this.resetRandomizedElectionTimeout();
   }
@@ -365,8 +384,12 @@ export class Raft {
         const force = bytesEqual(m.context, CAMPAIGN_TRANSFER);
         // Leader lease (thesis §4.2.3): while we hear from a leader, ignore candidates, so a server
         // that was partitioned (or removed) cannot depose a healthy leader by bumping the term.
+        // A leader whose process is known to be gone (`reportPeerDown`) holds no lease.
         const inLease =
-          this.cfg.checkQuorum && this.lead !== NONE && this.electionElapsed < this.cfg.electionTicks;
+          this.cfg.checkQuorum &&
+          this.lead !== NONE &&
+          !this.leaderDown &&
+          this.electionElapsed < this.cfg.electionTicks;
         if (!force && inLease) {
           this.cfg.logger.debug(
             `raft ${this.id}: ignoring ${m.type} from ${m.from} at term ${m.term}: in lease`,
@@ -564,6 +587,46 @@ export class Raft {
     const pr = this.tracker.progress.get(id);
     // Optimistic pipelining assumed delivery; fall back to probing.
     if (pr?.state === "replicate") pr.becomeProbe();
+  }
+
+  /**
+   * The driver has positive evidence that the process of `id` is gone (its connection was reset
+   * and reconnecting is refused), not merely that it is slow or cut off. On a follower whose
+   * leader is `id`, the remaining election wait shrinks to a few ticks (staggered by rank among
+   * the voters, plus jitter from the injected PRNG: see LEADER_DOWN_RANK_TICKS) and the leader's
+   * lease ends, so the other followers grant this node's pre-vote at once. The election itself
+   * is the usual one: pre-vote first, then a vote; a wrong report therefore costs at most an
+   * early pre-vote that a quorum still in contact with a live leader refuses. Anything else
+   * (a candidate, a leader, another peer, a report already acted on) is a no-op; hearing from a
+   * leader afterwards restores the full randomized timeout.
+   */
+  reportPeerDown(id: NodeId): void {
+    if (this.role !== "follower" || this.lead === NONE || id !== this.lead || this.leaderDown) return;
+    this.leaderDown = true;
+    const rank = Math.max(
+      0,
+      this.tracker.voters
+        .filter((v) => v !== id)
+        .sort((a, b) => a - b)
+        .indexOf(this.id),
+    );
+    const wait = 1 + rank * LEADER_DOWN_RANK_TICKS + this.cfg.rand(LEADER_DOWN_JITTER_TICKS);
+    // Never later than the wait already running.
+    this.randomizedElectionTimeout = Math.min(this.randomizedElectionTimeout, this.electionElapsed + wait);
+    this.cfg.logger.info(
+      `raft ${this.id}: leader ${id} reported down at term ${this.term}; campaigning in ${this.randomizedElectionTimeout - this.electionElapsed} ticks`,
+    );
+  }
+
+  /** A follower heard from the leader `from` of its term (App, Heartbeat or Snap). */
+  heardFromLeader(from: NodeId): void {
+    this.electionElapsed = 0;
+    this.lead = from;
+    if (this.leaderDown) {
+      // The report was stale (or wrong): the leader is alive, so wait the full timeout again.
+      this.leaderDown = false;
+      this.resetRandomizedElectionTimeout();
+    }
   }
 
   reportSnapshot(id: NodeId, ok: boolean): void {

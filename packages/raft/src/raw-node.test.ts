@@ -256,3 +256,97 @@ describe("test-only mutations", () => {
     }
   });
 });
+
+describe("reportPeerDown (a dead leader)", () => {
+  /** Node `id` (default 2) of (1,2,3), following leader 1 at term 2; `draws` records rand(n) calls. */
+  function followerOf1(pick: number, id = 2) {
+    const draws: number[] = [];
+    const s = MemoryStorage.bootstrap({ voters: [1, 2, 3], learners: [] });
+    const n = node(id, s, {
+      electionTicks: 10,
+      rand: (k) => {
+        draws.push(k);
+        return Math.min(pick, k - 1);
+      },
+    });
+    handle(n, s);
+    n.step(makeMessage({ type: "Heartbeat", from: 1, to: id, term: 2 }));
+    handle(n, s);
+    draws.length = 0;
+    return { n, s, draws };
+  }
+
+  /** Ticks until the node sends something; returns the ticks taken and what it sent. */
+  function ticksToCampaign(n: RawNode, s: MemoryStorage, max: number): { ticks: number; sent: string[] } {
+    for (let t = 1; t <= max; t++) {
+      n.tick();
+      if (n.hasReady()) {
+        const sent = handle(n, s).messages.map((m) => `${m.type} ${m.to} term=${m.term}`);
+        if (sent.length > 0) return { ticks: t, sent };
+      }
+    }
+    return { ticks: -1, sent: [] };
+  }
+
+  it("shortens a follower's wait to 1 + 2·rank + rand(2) ticks, then pre-votes without changing its term", () => {
+    // Rank among the surviving voters (2, 3) by id: node 2 goes first, node 3 two ticks later.
+    for (const [id, rank] of [
+      [2, 0],
+      [3, 1],
+    ] as const) {
+      for (const pick of [0, 1]) {
+        const { n, s, draws } = followerOf1(pick, id);
+        expect(n.leader).toBe(1);
+        n.reportPeerDown(1);
+        expect(draws).toEqual([2]);
+        const { ticks, sent } = ticksToCampaign(n, s, 30);
+        expect(ticks).toBe(1 + 2 * rank + pick);
+        const others = [1, 2, 3].filter((o) => o !== id);
+        expect(sent).toEqual(others.map((o) => `PreVote ${o} term=3`));
+        expect(n.role).toBe("preCandidate");
+        expect(n.term).toBe(2);
+      }
+    }
+  });
+
+  it("ignores reports about another node, repeated reports, and non-followers", () => {
+    const a = followerOf1(0);
+    a.n.reportPeerDown(3);
+    expect(a.draws).toEqual([]);
+    expect(ticksToCampaign(a.n, a.s, 9).ticks).toBe(-1);
+
+    const b = followerOf1(2);
+    b.n.reportPeerDown(1);
+    b.n.reportPeerDown(1);
+    expect(b.draws).toEqual([2]);
+
+    const c = followerOf1(0);
+    c.n.campaign();
+    handle(c.n, c.s);
+    expect(c.n.role).toBe("preCandidate");
+    c.draws.length = 0;
+    c.n.reportPeerDown(1);
+    c.n.reportPeerDown(3);
+    expect(c.draws).toEqual([]);
+  });
+
+  it("is cancelled by hearing from the leader after the report", () => {
+    const { n, s } = followerOf1(0);
+    n.reportPeerDown(1);
+    n.step(makeMessage({ type: "Heartbeat", from: 1, to: 2, term: 2 }));
+    handle(n, s);
+    // Full randomized timeout again: 10 + min(0, 9) = 10 ticks.
+    expect(ticksToCampaign(n, s, 30).ticks).toBe(10);
+  });
+
+  it("ends the dead leader's lease: the reporting follower answers a pre-vote the others ignore", () => {
+    const asked = (report: boolean) => {
+      const { n, s } = followerOf1(0);
+      if (report) n.reportPeerDown(1);
+      n.step(makeMessage({ type: "PreVote", from: 3, to: 2, term: 3, index: 1, logTerm: 1 }));
+      return n.hasReady() ? handle(n, s).messages.map((m) => `${m.type} reject=${m.reject}`) : [];
+    };
+    expect(asked(false)).toEqual([]);
+    expect(asked(true)).toEqual(["PreVoteResp reject=false"]);
+  });
+});

@@ -111,6 +111,17 @@ export class RawNode {
     this.r.reportUnreachable(id);
   }
 
+  /**
+   * The transport has positive evidence that the process of peer `id` is gone: its connection was
+   * reset and a reconnect was refused (not a timeout — a partition must go through the full
+   * election timeout and pre-vote). A follower whose leader is `id` campaigns (pre-vote first)
+   * within a few ticks instead of a whole randomized election timeout; otherwise a no-op. Safe to
+   * call with a wrong or stale report: it only shortens a wait.
+   */
+  reportPeerDown(id: NodeId): void {
+    this.r.reportPeerDown(id);
+  }
+
   /** The transport finished (`ok`) or abandoned sending a `Snap` to `id`. */
   reportSnapshot(id: NodeId, ok: boolean): void {
     this.r.reportSnapshot(id, ok);

@@ -4,18 +4,15 @@ import type { Message } from "./types.js";
 export function stepFollower(r: Raft, m: Message): void {
   switch (m.type) {
     case "App":
-      r.electionElapsed = 0;
-      r.lead = m.from;
+      r.heardFromLeader(m.from);
       handleAppend(r, m);
       return;
     case "Heartbeat":
-      r.electionElapsed = 0;
-      r.lead = m.from;
+      r.heardFromLeader(m.from);
       handleHeartbeat(r, m);
       return;
     case "Snap":
-      r.electionElapsed = 0;
-      r.lead = m.from;
+      r.heardFromLeader(m.from);
       handleSnapshot(r, m);
       return;
     case "TimeoutNow":

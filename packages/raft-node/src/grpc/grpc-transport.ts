@@ -7,6 +7,13 @@
  * after an exponential backoff, during which messages for that peer are dropped and the peer is
  * reported unreachable to the core. Snapshots stream separately, in 1 MiB chunks.
  *
+ * A dead peer is told apart from a partitioned one: when a stream breaks, it is reopened once the
+ * backoff has passed even if there is nothing to send (a follower sends to its leader only in
+ * answer to it, so it would never learn otherwise), and a reopen that is *refused* (ECONNREFUSED:
+ * nothing listens at the address, as when the process was killed) is reported as `peerDown`.
+ * A partition shows no refusal — the stream stalls until keepalive fails, or a connect times out —
+ * so it goes through the core's full election timeout and pre-vote as before.
+ *
  * Incoming: every batch must carry a valid cluster signature (auth.ts) and be addressed to this
  * node. Received snapshots land in a temp file in the snapshots directory, are verified (size,
  * SHA-256) and fsynced before the node sees them.
@@ -213,6 +220,17 @@ export class GrpcTransport implements Transport {
       );
     }
     this.#handler?.unreachable(id);
+    if (connectionRefused(err)) {
+      this.#o.logger.debug(`raft peer ${id} at ${link.addr} refuses connections: reported down`);
+      this.#handler?.peerDown(id);
+    } else {
+      // Broken, not refused: find out now whether the process is still there (see the top).
+      const reopen = setTimeout(() => {
+        if (this.#stopped || this.#peers.get(id) !== link || link.stream !== undefined) return;
+        this.#open(id, link);
+      }, link.backoffMs);
+      reopen.unref();
+    }
     // Reset the failure count once a reopened stream has carried traffic for a while.
     const probe = setTimeout(() => {
       if (link.stream !== undefined && link.failures > 0) {
@@ -366,6 +384,17 @@ export class GrpcTransport implements Transport {
     });
     call.on("error", () => fail(grpc.status.CANCELLED, "stream broken"));
   }
+}
+
+/**
+ * Whether a failed call means nothing listens at the peer's address: grpc-js reports the socket's
+ * ECONNREFUSED in the details of an UNAVAILABLE status ("No connection established. Last error:
+ * Error: connect ECONNREFUSED …"). Timeouts, resets and closed streams are not refusals.
+ */
+export function connectionRefused(err: Error): boolean {
+  const e = err as Partial<grpc.ServiceError>;
+  if (e.code !== grpc.status.UNAVAILABLE) return false;
+  return /ECONNREFUSED|connection refused/i.test(`${e.details ?? ""} ${err.message}`);
 }
 
 function toBuffer(b: Uint8Array): Buffer {

@@ -126,6 +126,9 @@ export class InteractionEnv {
       case "heal":
         this.isolated.clear();
         return;
+      case "report-peer-down":
+        this.node(p[0]).raw.reportPeerDown(Number(p[1]));
+        return;
       case "report-unreachable":
         this.node(p[0]).raw.reportUnreachable(Number(p[1]));
         return;

@@ -221,6 +221,10 @@ class Simulation {
     n.downUntil = this.now + downTicks;
     this.stats.crashes++;
     this.trace(`${n.id} crashes until t=${n.downUntil}`);
+    // Like a real transport seeing the connection reset and reconnects refused: every live node
+    // hears that the process is gone (followers of it campaign early, still through pre-vote).
+    // Delivered regardless of partitions, so stale and "impossible" reports are exercised too.
+    for (const o of this.live()) o.raw!.reportPeerDown(n.id);
   }
 
   private live(): SimNode[] {
