@@ -3,7 +3,9 @@
  * GC code enabled by ENIGMA_GC_CRASH_AT) between each of its steps, then rerun: the rerun
  * completes, frees everything that was garbage, and every live backup still verifies. Also: a dry
  * run changes nothing, a grace period keeps young garbage, and GC refuses while paused after a
- * restore.
+ * restore. The fenced sweep killed after its mark and after its delete: the rerun finishes the
+ * fence it left. A new-cluster restore pauses GC in the manifest itself: `enigma gc` refuses,
+ * `enigma status` says so, `enigma snapshot confirm-gc` lifts it (ResumeGc) and GC runs again.
  */
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
@@ -31,6 +33,7 @@ const json = <T>(r: { stdout: Buffer }) => JSON.parse(r.stdout.toString()) as T;
 
 interface Status {
   chunks: { live: number; garbage: number; deleting: number };
+  gc: { paused: boolean; replicated: unknown; localMarker: unknown; sweepingNameTags: number };
   providers: { name: string; liveChunks: number; garbageChunks: number; chunks: number }[];
 }
 
@@ -161,6 +164,67 @@ describe("enigma gc (embedded, single node)", () => {
       await ok(["--json", "gc", "--grace", "0s", "--sweep-grace", "0s"]),
     );
     expect(r.sweep.deletedObjects).toBeGreaterThanOrEqual(1);
+    expect(storedBlobs()).toBe((await status()).chunks.live);
+    await ok(["verify", "keep"]);
+  });
+
+  for (const step of ["sweep-after-mark", "sweep-after-delete"]) {
+    it(`the sweep killed ${step}: the fence stays until the rerun finishes it`, async () => {
+      const tag = (step === "sweep-after-mark" ? "c1" : "d2").repeat(32);
+      const orphanDir = join(configDir, "chunks", "chunks", tag.slice(0, 2));
+      mkdirSync(orphanDir, { recursive: true });
+      writeFileSync(join(orphanDir, tag), randomBytes(100));
+      const killed = await enigma(["gc", "--grace", "0s", "--sweep-grace", "0s"], {
+        ENIGMA_GC_CRASH_AT: step,
+      });
+      expect(killed.signal).toBe("SIGKILL");
+      // Fenced in the manifest: a writer of this content is refused until the fence is finished.
+      expect((await status()).gc.sweepingNameTags).toBe(1);
+      const r = json<{ sweep: { resumedFences: number; errors: unknown[] } }>(
+        await ok(["--json", "gc", "--grace", "0s", "--sweep-grace", "0s"]),
+      );
+      expect(r.sweep).toMatchObject({ resumedFences: 1, errors: [] });
+      const after = await status();
+      expect(after.gc.sweepingNameTags).toBe(0);
+      expect(existsSync(join(orphanDir, tag))).toBe(false);
+      expect(storedBlobs()).toBe(after.chunks.live);
+      await ok(["verify", "keep"]);
+    });
+  }
+
+  it("a new-cluster restore pauses GC in the manifest until snapshot confirm-gc", async () => {
+    await makeGarbage("restore");
+    const snaps = join(work, "snaps");
+    mkdirSync(snaps, { recursive: true });
+    const snap = json<{ file: string }>(await ok(["--json", "snapshot", "create", "--out", `${snaps}/`]));
+    const restored = json<{ gcPause: string; gcPauseFile: string | null }>(
+      await ok(["--json", "snapshot", "restore", snap.file, "--mode", "new-cluster"]),
+    );
+    expect(restored).toMatchObject({ gcPause: "manifest", gcPauseFile: null });
+    expect(existsSync(join(configDir, "gc-paused.json"))).toBe(false);
+
+    const st = await status();
+    expect(st.gc).toMatchObject({ paused: true, replicated: { mode: "new-cluster" }, localMarker: null });
+    const human = await ok(["status"]);
+    expect(human.stdout.toString()).toMatch(
+      /gc: +PAUSED after a new-cluster restore \(replicated in the manifest/,
+    );
+    const refused = await enigma(["gc", "--grace", "0s"]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/GC is paused after a new-cluster restore.*enigma snapshot confirm-gc/);
+    expect((await status()).chunks.garbage).toBe(st.chunks.garbage);
+    expect(st.chunks.garbage).toBeGreaterThan(0);
+
+    const confirmed = json<{ wasPaused: boolean; replicated: unknown }>(
+      await ok(["--json", "snapshot", "confirm-gc"]),
+    );
+    expect(confirmed).toMatchObject({ wasPaused: true, replicated: { mode: "new-cluster" } });
+    expect((await status()).gc).toMatchObject({ paused: false, replicated: null });
+    const again = json<{ wasPaused: boolean }>(await ok(["--json", "snapshot", "confirm-gc"]));
+    expect(again.wasPaused).toBe(false);
+    const r = json<{ freedChunks: number; errors: string[] }>(await ok(["--json", "gc", "--grace", "0s"]));
+    expect(r.freedChunks).toBeGreaterThan(0);
+    expect(r.errors).toEqual([]);
     expect(storedBlobs()).toBe((await status()).chunks.live);
     await ok(["verify", "keep"]);
   });

@@ -12,7 +12,9 @@
  *    added with `enigma cluster add-node` (they receive the state by InstallSnapshot) — and every
  *    object acknowledged before the snapshot was requested reads back identically on every node
  *    (the admin action passes a read barrier first, so those writes are at or below its applied
- *    index). Objects acknowledged later may be missing, but never differ.
+ *    index). Objects acknowledged later may be missing, but never differ. GC's pause is in the
+ *    restored manifest, so every member has it (same checksum) and a leader other than node 1
+ *    refuses GC; `snapshot confirm-gc --node` through another member lifts it everywhere.
  */
 import { createHash, randomBytes } from "node:crypto";
 import {
@@ -382,6 +384,8 @@ describe("operator snapshots of a live cluster", () => {
       const m = Manifest.open(join(nodes.get(id)!.dir, "manifest.db"), { integrityCheck: "none" });
       try {
         expect(m.raftMeta().clusterId).toBe(clusterId);
+        // GC's pause is replicated state: the joiners received it with the snapshot.
+        expect(m.gcPause(), `node ${id}`).toMatchObject({ mode: "new-cluster", clusterId });
         return m.checksum();
       } finally {
         m.close();
@@ -408,11 +412,38 @@ describe("operator snapshots of a live cluster", () => {
       client.destroy();
     }
     expect(before).toBeGreaterThanOrEqual(20);
-    // GC stays paused on the restored node until confirmed.
-    expect(existsSync(join(nodes.get(1)!.dir, "gc-paused.json"))).toBe(true);
-    const confirmed = await enigma(nodes.get(1)!.dir, env(1), ["snapshot", "confirm-gc"]);
-    expect(confirmed.wasPaused).toBe(true);
+    // GC stays paused cluster-wide until confirmed: in the manifest, not a marker on node 1, so a
+    // leader that joined empty (node 2 after a transfer) refuses too.
     expect(existsSync(join(nodes.get(1)!.dir, "gc-paused.json"))).toBe(false);
+    await enigma(nodes.get(1)!.dir, env(1), ["cluster", "transfer-leader", "2", "--node", addr(1)]);
+    await waitFor(async () => (await nodes.get(2)!.status())?.role === "leader", "node 2 leads");
+    const gcArgs = ["--config-dir", nodes.get(2)!.dir, "gc", "--node", addr(2), "--grace", "0s"];
+    const refused = await runEnigma(gcArgs, { env: env(2) });
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/GC is paused after a new-cluster restore \(replicated in the manifest/);
+    // Confirmed through a member that was never restored; the ResumeGc commits through Raft.
+    const confirmed = await enigma(nodes.get(3)!.dir, env(3), ["snapshot", "confirm-gc", "--node", addr(3)]);
+    expect(confirmed).toMatchObject({
+      wasPaused: true,
+      replicated: { mode: "new-cluster" },
+      localMarker: null,
+    });
+    await waitFor(async () => {
+      const sts = await Promise.all([1, 2, 3].map((id) => nodes.get(id)!.status()));
+      return sts.every((st) => st !== undefined && st.appliedIndex === sts[0]!.appliedIndex);
+    }, "confirmation applied everywhere");
+    const after = [1, 2, 3].map((id) => {
+      const m = Manifest.open(join(nodes.get(id)!.dir, "manifest.db"), { integrityCheck: "none" });
+      try {
+        expect(m.gcPause(), `node ${id}`).toBeUndefined();
+        return m.checksum();
+      } finally {
+        m.close();
+      }
+    });
+    expect(new Set(after).size).toBe(1);
+    const ran = await runEnigma([...gcArgs.slice(0, -2), "--grace", "1h", "--json"], { env: env(2) });
+    expect(ran.code, ran.stderr).toBe(0);
     process.stderr.write(
       `snapshot at index ${snapshot.appliedIndex}: ${before} objects acknowledged before it restored identically on 3 nodes; ` +
         `${afterPresent} acknowledged later are present too\n`,

@@ -249,8 +249,10 @@ snapshot
   );
 snapshot
   .command("confirm-gc")
-  .description("confirm a restore and let GC delete again")
-  .action(run((ctx) => snapshotConfirmGcCommand(ctx)));
+  .description("confirm a restore and let GC delete again (cluster: through Raft, via --node)")
+  .option("--node <host:port>", "a running member's gRPC address (default with peers: [raft] grpc_addr)")
+  .option("--timeout <ms>", "with a cluster: give up after this many milliseconds (default 30000)")
+  .action(run((ctx, flags: { node?: string; timeout?: string }) => snapshotConfirmGcCommand(ctx, flags)));
 
 const cluster = program
   .command("cluster")

@@ -196,6 +196,33 @@ export type Command =
       readonly type: "ForgetChunks";
       readonly hashes: readonly string[];
     }
+  | {
+      /**
+       * Sweep fence, phase 1 (DESIGN.md "Sweep against writers"): the sweep is about to delete the
+       * backend objects with these name tags. Apply fences the tags no chunk row owns (the result);
+       * until ClearSweeping, any reference to a fenced tag is refused (ChunkDeleting, retriable).
+       * At most MAX_SWEEP_NAME_TAGS per command.
+       */
+      readonly type: "MarkSweeping";
+      readonly nameTags: readonly string[];
+    }
+  | {
+      /**
+       * Sweep fence, phase 3: the objects are deleted; the tags become tombstones at this index, so
+       * an upload whose observation predates the clear is refused (its blob may be the one deleted).
+       */
+      readonly type: "ClearSweeping";
+      readonly nameTags: readonly string[];
+    }
+  | {
+      /**
+       * Lifts the replicated GC pause a new-cluster restore put in the manifest (operator's
+       * `enigma snapshot confirm-gc`). The proposer chooses the time and says who confirmed.
+       */
+      readonly type: "ResumeGc";
+      readonly atMs: number;
+      readonly by: string;
+    }
   | { readonly type: "Noop" };
 
 export interface BackupFileEntry {
@@ -225,6 +252,8 @@ export type ApplyErrorCode =
   | "EntityTooSmall"
   | "PreconditionFailed"
   | "ChunkDeleting"
+  /** MarkChunksDeleting / MarkSweeping while the manifest carries a GC pause (after a restore). */
+  | "GcPaused"
   | "NoSuchBackup"
   | "BackupNotOpen"
   | "BadSequence"
@@ -249,6 +278,10 @@ export type ApplyResult =
       readonly deleted?: readonly string[];
       /** MarkChunksDeleting: the hashes actually marked. ForgetChunks: those forgotten. */
       readonly hashes?: readonly string[];
+      /** MarkSweeping: the name tags fenced (only these may be deleted). ClearSweeping: cleared. */
+      readonly nameTags?: readonly string[];
+      /** ResumeGc: whether the manifest was paused (false: nothing to do). */
+      readonly resumed?: boolean;
       /**
        * The entry's index was already applied (a replay after restart) and no stored result was
        * found for its requestId: nothing was done. The original result is not known.

@@ -18,6 +18,7 @@ export {
   encodeEnvelope,
   validateCommand,
 } from "./codec/codec.js";
+export { MAX_SWEEP_NAME_TAGS } from "./codec/command-checks.js";
 export type {
   ApplyError,
   ApplyErrorCode,
@@ -44,6 +45,8 @@ export type {
   ChunkState,
   ChunkStats,
   DataKeyInfo,
+  GcPauseConfirmation,
+  GcPauseRecord,
   ListObjectsPage,
   ListObjectsParams,
   ListPartsPage,

@@ -13,6 +13,7 @@ import { ManifestError } from "./errors.js";
 import { checkInvariants } from "./invariants.js";
 import { BackupQueries, type ListBackupFilesOptions } from "./queries/backups.js";
 import { ChunkQueries } from "./queries/chunks.js";
+import { GcMetaQueries } from "./queries/gc-meta.js";
 import { type ListCounters, ListObjectsQuery } from "./queries/list-objects.js";
 import { MultipartQueries } from "./queries/multipart.js";
 import { ObjectQueries } from "./queries/objects.js";
@@ -25,6 +26,8 @@ import type {
   ChunkInfo,
   ChunkStats,
   DataKeyInfo,
+  GcPauseConfirmation,
+  GcPauseRecord,
   ListObjectsPage,
   ListObjectsParams,
   ListPartsPage,
@@ -49,6 +52,7 @@ export class Manifest {
   readonly #backups: BackupQueries;
   readonly #chunks: ChunkQueries;
   readonly #meta: RaftMetaQueries;
+  readonly #gcMeta: GcMetaQueries;
   #closed = false;
 
   private constructor(path: string, db: Database.Database) {
@@ -62,6 +66,7 @@ export class Manifest {
       this.#backups = new BackupQueries(db);
       this.#chunks = new ChunkQueries(db);
       this.#meta = new RaftMetaQueries(db);
+      this.#gcMeta = new GcMetaQueries(db);
     } catch (err) {
       db.close();
       throw ManifestError.from(err);
@@ -240,6 +245,44 @@ export class Manifest {
   chunkStats(): ChunkStats {
     this.#open();
     return this.#chunks.chunkStats();
+  }
+
+  /** The replicated GC pause (a new-cluster restore's), undefined when GC may run. */
+  gcPause(): GcPauseRecord | undefined {
+    this.#open();
+    return this.#gcMeta.gcPause();
+  }
+
+  /** The last ResumeGc that lifted a pause. */
+  gcPauseConfirmation(): GcPauseConfirmation | undefined {
+    this.#open();
+    return this.#gcMeta.gcPauseConfirmation();
+  }
+
+  /**
+   * Restore only (outside apply, like resetClusterIdentity): pauses GC in this database, which is
+   * about to become a new cluster's state. Lifted by the ResumeGc command.
+   */
+  setGcPause(pause: GcPauseRecord): void {
+    this.#open();
+    this.#gcMeta.setGcPause(pause);
+  }
+
+  /** Is a sweep deleting the backend objects of this name tag now (MarkSweeping, not cleared)? */
+  isNameTagSweeping(nameTag: string): boolean {
+    this.#open();
+    return this.#gcMeta.isNameTagSweeping(nameTag);
+  }
+
+  /** Name tags a sweep fenced and did not clear (a crashed run's work), by tag. */
+  listSweepingNameTags(opts: { afterNameTag?: string; limit?: number } = {}): string[] {
+    this.#open();
+    return this.#gcMeta.listSweepingNameTags(opts);
+  }
+
+  sweepingCount(): number {
+    this.#open();
+    return this.#gcMeta.sweepingCount();
   }
 
   dataKeys(): DataKeyInfo[] {

@@ -77,6 +77,7 @@ export {
   registerKeyActions,
   rotateKeys,
 } from "./engine/keys-admin.js";
+export { GC_CONFIRM_ACTION, type GcConfirmResult } from "./gc/admin.js";
 export { registerGcMetrics } from "./gc/metrics.js";
 export { type BackendFreed, type GcReport, renderGcReport } from "./gc/report.js";
 export {
@@ -88,10 +89,11 @@ export {
   runGc,
 } from "./gc/run.js";
 export { GcScheduler, type GcSchedulerOptions, type TickOutcome } from "./gc/scheduler.js";
-export { SWEEP_MIN_GRACE_MS } from "./gc/sweep.js";
+export { SWEEP_BATCH_NAME_TAGS, SWEEP_MIN_GRACE_MS } from "./gc/sweep.js";
 export { type NodeOptions, type RunningNode, startNode } from "./node.js";
 export { type OpsHandlers, type RunningOps, splitHostPort, startOpsServer } from "./ops-http.js";
 export { EngineObjectService, type ObjectServiceOptions } from "./s3/object-service.js";
+export { describeGcPause, type GcPauseStatus, gcPauseStatus } from "./snapshot/gc-pause.js";
 export {
   ARTIFACT_NAMES,
   assertGcNotPaused,

@@ -10,9 +10,12 @@
 import { decryptCredential, isEncryptedCredential } from "@enigma/crypto";
 import {
   ClusterClient,
+  describeGcPause,
   failureToError,
   formatBytes,
+  type GcPauseStatus,
   type GcReport,
+  gcPauseStatus,
   parseDurationMs,
   RaftNodeError,
   readTls,
@@ -83,8 +86,10 @@ export async function gcCommand(ctx: Context, flags: GcFlags): Promise<void> {
   const remote = flags.node !== undefined || settings.raft.peers.length > 0;
   if (flags.status) {
     if (!remote) throw new CliError(ExitCode.Usage, "gc --status asks a running node: give --node HOST:PORT");
-    const st = await adminCall(ctx, flags, "gc.status", {});
-    ctx.out.result(st, () => JSON.stringify(st, null, 2));
+    const st = (await adminCall(ctx, flags, "gc.status", {})) as { pause?: GcPauseStatus };
+    ctx.out.result(st, () =>
+      [pauseLine(settings.raft.dataDir, st.pause), JSON.stringify(st, null, 2)].join("\n"),
+    );
     return;
   }
   let r: GcReport;
@@ -119,6 +124,15 @@ export async function gcCommand(ctx: Context, flags: GcFlags): Promise<void> {
   }
 }
 
+/** "gc: paused after …" / "gc: not paused" (the marker path is the node's; shown as it reported it). */
+function pauseLine(dataDir: string, p: GcPauseStatus | undefined): string {
+  if (p === undefined) return "gc:          (pause state not reported)";
+  const why = describeGcPause(dataDir, p);
+  return why === undefined
+    ? "gc:          not paused"
+    : `gc:          PAUSED after ${why}: "enigma snapshot confirm-gc" resumes it`;
+}
+
 export async function statusCommand(ctx: Context): Promise<void> {
   const settings = ctx.settings();
   const engine = await ctx.engine();
@@ -151,6 +165,10 @@ export async function statusCommand(ctx: Context): Promise<void> {
     currentKeyId: engine.keyring.current().keyId,
     backups: { total: backups.length, complete: backups.filter((b) => b.state === "complete").length },
     chunks: stats,
+    gc: {
+      ...gcPauseStatus(settings.raft.dataDir, engine.manifest),
+      sweepingNameTags: engine.manifest.sweepingCount(),
+    },
     providers: providers.map((p) => ({ ...p, ...(stats.perLocation[p.name] ?? empty) })),
   };
   ctx.out.result(status, () =>
@@ -159,6 +177,7 @@ export async function statusCommand(ctx: Context): Promise<void> {
       `data keys:   ${status.dataKeys.join(", ")} (current ${status.currentKeyId})`,
       `backups:     ${status.backups.complete} complete of ${status.backups.total}`,
       `chunks:      ${stats.live} live, ${stats.garbage} garbage, ${stats.deleting} deleting`,
+      pauseLine(settings.raft.dataDir, status.gc),
       `stored:      ${formatBytes(stats.storedBytes)} sealed for ${formatBytes(stats.logicalBytes)} logical ` +
         `(${formatBytes(stats.uniqueBytes)} unique, dedup ratio ${stats.dedupRatio.toFixed(2)})`,
       "providers:",

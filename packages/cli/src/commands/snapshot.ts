@@ -4,6 +4,7 @@
  * one line and a documented exit code (verification failures: 4, bad flags: 2, refusals: 1).
  */
 import { existsSync, statSync } from "node:fs";
+import { hostname, userInfo } from "node:os";
 import { isAbsolute, resolve } from "node:path";
 import { decryptCredential, isEncryptedCredential } from "@enigma/crypto";
 import { Manifest } from "@enigma/manifest";
@@ -14,7 +15,10 @@ import {
   describeCreated,
   failureToError,
   formatBytes,
+  GC_CONFIRM_ACTION,
+  type GcConfirmResult,
   isSnapshotError,
+  LocalCommitter,
   loadAgeIdentities,
   loadNodePublicKey,
   loadTrustedKeys,
@@ -242,6 +246,7 @@ export async function snapshotRestoreCommand(ctx: Context, file: string, flags: 
     appliedTerm: r.appliedTerm,
     checksum: r.checksum,
     gcPaused: true,
+    gcPause: r.gcPause,
     gcPauseFile: r.gcPauseFile,
     shrunk: r.shrunk,
     raft: r.raft ?? null,
@@ -261,17 +266,115 @@ export async function snapshotRestoreCommand(ctx: Context, file: string, flags: 
         : r.raft
           ? `  rejoin: "enigma cluster remove-node ${settings.raft.nodeId}" on another member (if not done yet), start this node, then "enigma cluster add-node ${settings.raft.nodeId} ${settings.raft.grpcAddr}": it catches up from the leader`
           : "  start the node",
-      `  GC is paused until you run "enigma snapshot confirm-gc" (${r.gcPauseFile})`,
+      r.gcPause === "manifest"
+        ? `  GC is paused in the restored manifest (every member of the new cluster sees it) until you run "enigma snapshot confirm-gc"`
+        : `  GC is paused on this node until you run "enigma snapshot confirm-gc" here (${r.gcPauseFile})`,
     ].join("\n"),
   );
 }
 
-export async function snapshotConfirmGcCommand(ctx: Context) {
+export interface SnapshotConfirmGcFlags {
+  /** A running member's gRPC address (default with `[raft] peers`: this node's grpc_addr). */
+  readonly node?: string;
+  readonly timeout?: string;
+}
+
+/** Who confirmed, as recorded in the ResumeGc command. */
+function confirmer(): string {
+  let user = "unknown";
+  try {
+    user = userInfo().username;
+  } catch {
+    // No passwd entry (containers): keep "unknown".
+  }
+  return `enigma snapshot confirm-gc (${user}@${hostname()})`;
+}
+
+/**
+ * Lifts GC's pause after a restore. A cluster (`[raft] peers`, or `--node`): the `gc.confirm`
+ * admin action on that member proposes ResumeGc through Raft (the replicated pause a new-cluster
+ * restore wrote, seen by whichever node leads) and removes that member's own marker (a reseed's).
+ * A single node: ResumeGc through the local committer, then the marker is removed.
+ */
+export async function snapshotConfirmGcCommand(ctx: Context, flags: SnapshotConfirmGcFlags = {}) {
   const settings = ctx.settings();
-  const info = confirmGcAfterRestore(settings.raft.dataDir);
-  ctx.out.result({ wasPaused: info !== undefined, pause: info ?? null }, () =>
-    info === undefined ? "GC was not paused" : "GC resumed: the restore is confirmed",
+  if (flags.node !== undefined || settings.raft.peers.length > 0) {
+    const addr = flags.node ?? settings.raft.grpcAddr;
+    const r = await confirmRemote(ctx, addr, flags);
+    ctx.out.result(r, () =>
+      r.wasPaused
+        ? `GC resumed: the restore is confirmed (${[
+            r.replicated !== null ? "replicated pause lifted through Raft" : "",
+            r.localMarker !== null ? `node ${r.nodeId}'s marker removed` : "",
+          ]
+            .filter(Boolean)
+            .join(", ")})`
+        : `GC was not paused (cluster, nor node ${r.nodeId})`,
+    );
+    return;
+  }
+  if (flags.timeout !== undefined) throw new CliError(ExitCode.Usage, "--timeout is only for --node");
+  let replicated: unknown = null;
+  if (existsSync(settings.dbPath)) {
+    const manifest = Manifest.open(settings.dbPath);
+    try {
+      replicated = manifest.gcPause() ?? null;
+      if (replicated !== null) {
+        const committer = new LocalCommitter(manifest);
+        // A command another process applied at the same index is skipped (alreadyApplied): retry.
+        for (let attempt = 0; attempt < 5 && manifest.gcPause() !== undefined; attempt++) {
+          const res = await committer.propose({ type: "ResumeGc", atMs: Date.now(), by: confirmer() });
+          if (!res.ok) throw new CliError(ExitCode.Failure, `confirm-gc: ${res.message}`);
+        }
+        if (manifest.gcPause() !== undefined)
+          throw new CliError(ExitCode.Failure, "confirm-gc: the manifest is still paused; retry");
+      }
+    } finally {
+      manifest.close();
+    }
+  }
+  // The marker last: a failure above leaves GC paused (fail closed).
+  const marker = confirmGcAfterRestore(settings.raft.dataDir) ?? null;
+  const wasPaused = replicated !== null || marker !== null;
+  ctx.out.result({ wasPaused, replicated, localMarker: marker, pause: marker ?? replicated }, () =>
+    wasPaused ? "GC resumed: the restore is confirmed" : "GC was not paused",
   );
+}
+
+async function confirmRemote(ctx: Context, addr: string, flags: SnapshotConfirmGcFlags) {
+  if (!/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(addr))
+    throw new CliError(ExitCode.Usage, `--node must be HOST:PORT, got ${JSON.stringify(addr)}`);
+  const timeoutMs = flags.timeout === undefined ? 30_000 : Number(flags.timeout);
+  if (!Number.isInteger(timeoutMs) || timeoutMs <= 0)
+    throw new CliError(ExitCode.Usage, "--timeout must be a positive number of milliseconds");
+  const settings = ctx.settings();
+  let secret = settings.raft.clusterSecret;
+  if (secret !== undefined && isEncryptedCredential(secret))
+    secret = decryptCredential(await ctx.keyMaterial(), secret);
+  const tls = settings.raft.tls === undefined ? undefined : readTls(settings.raft.tls);
+  const client = new ClusterClient(addr, { secret, tls });
+  try {
+    const res = await client.admin({
+      action: GC_CONFIRM_ACTION,
+      argsJson: JSON.stringify({ by: confirmer() }),
+      onLeader: false,
+      timeoutMs,
+      hops: 0,
+    });
+    if (res.failure !== undefined) throw failureToError(res.failure);
+    return JSON.parse(res.resultJson) as GcConfirmResult;
+  } catch (err) {
+    if (err instanceof RaftNodeError)
+      throw new CliError(
+        err.code === "InvalidArgument" ? ExitCode.Usage : ExitCode.Failure,
+        `snapshot confirm-gc on ${addr}: ${err.message}` +
+          (err.code === "Unreachable" ? " (start the node: the pause is lifted through the cluster)" : ""),
+        { cause: err },
+      );
+    throw err;
+  } finally {
+    client.close();
+  }
 }
 
 async function readOptions(ctx: Context, flags: SnapshotReadFlags): Promise<VerifyOptions> {

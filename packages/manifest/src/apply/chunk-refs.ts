@@ -37,6 +37,10 @@ export class ChunkRefs {
   readonly #retain: Database.Statement<[number, string]>;
   readonly #tombstone: Database.Statement<[string], { forgotten_index: number }>;
   readonly #horizon: Database.Statement<[], { tombstone_horizon_index: number }>;
+  readonly #swept: Database.Statement<
+    [string],
+    { state: "sweeping" | "swept"; cleared_index: number | null }
+  >;
   readonly #release: Database.Statement<
     { hash: string; n: number; atMs: number; index: number },
     { refcount: number }
@@ -60,6 +64,7 @@ export class ChunkRefs {
     );
     this.#tombstone = db.prepare("SELECT forgotten_index FROM chunk_tombstones WHERE hash = ?");
     this.#horizon = db.prepare("SELECT tombstone_horizon_index FROM gc_meta WHERE id = 1");
+    this.#swept = db.prepare("SELECT state, cleared_index FROM swept_name_tags WHERE name_tag = ?");
     this.#release = db.prepare(
       `UPDATE chunks SET refcount = refcount - @n,
          zero_since_ms = CASE WHEN refcount = @n THEN @atMs ELSE zero_since_ms END,
@@ -81,8 +86,12 @@ export class ChunkRefs {
    *   - an upload whose row is gone and that was forgotten after `seenIndex` (or whose observation
    *     is older than the tombstone horizon): GC's delete of the same backend key may have come
    *     after our upload.
-   * An upload whose chunk was forgotten after `seenIndex` but exists live again (re-created by a
-   * writer that looked later) is accepted like a dedup hit: its own locations are not merged in.
+   * The sweep fence (DESIGN.md "Sweep against writers") by name tag, the backend key: a reference
+   * whose name tag a sweep is deleting now (`sweeping`, whatever the provenance) is refused, and a
+   * swept tag's tombstone counts like a forget for the `seenIndex` check.
+   * An upload whose chunk was forgotten (or its name tag swept) after `seenIndex` but exists live
+   * again (re-created by a writer that looked later) is accepted like a dedup hit: its own
+   * locations are not merged in.
    */
   acquire(refs: readonly ChunkRef[]): void {
     if (refs.length === 0) return;
@@ -104,6 +113,9 @@ export class ChunkRefs {
         if (p.first.size !== ref.size) {
           refuse("InvalidArgument", `chunk ${ref.hash} listed with two different sizes`);
         }
+        if (p.first.nameTag !== ref.nameTag) {
+          refuse("InvalidArgument", `chunk ${ref.hash} listed with two different name tags`);
+        }
         p.count++;
         if (uploaded) for (const l of ref.locations) p.locations.add(l);
         p.uploaded ||= uploaded;
@@ -121,7 +133,8 @@ export class ChunkRefs {
     for (const [hash, p] of pending) {
       const head = this.#select.get(hash);
       if (head !== undefined) heads.set(hash, head);
-      if (head?.state === "deleting") {
+      const swept = this.#swept.get(p.first.nameTag);
+      if (head?.state === "deleting" || swept?.state === "sweeping") {
         gone.push(hash);
         continue;
       }
@@ -133,7 +146,9 @@ export class ChunkRefs {
       }
       if (!p.fenced || p.seenIndex === undefined) continue; // legacy ref: no provenance, no fence
       const forgottenSinceSeen =
-        p.seenIndex < horizon || (this.#tombstone.get(hash)?.forgotten_index ?? -1) > p.seenIndex;
+        p.seenIndex < horizon ||
+        (this.#tombstone.get(hash)?.forgotten_index ?? -1) > p.seenIndex ||
+        (swept?.cleared_index ?? -1) > p.seenIndex;
       if (head === undefined) {
         if (!p.uploaded || forgottenSinceSeen) gone.push(hash);
       } else if (forgottenSinceSeen) stale.add(hash);

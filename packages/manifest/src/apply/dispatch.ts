@@ -9,6 +9,7 @@ import { MultipartCommands } from "./multipart.js";
 import { ObjectStore } from "./object-store.js";
 import { ObjectCommands } from "./objects.js";
 import type { ApplyContext } from "./refusal.js";
+import { SweepFence } from "./sweep-fence.js";
 
 export class CommandProcessor {
   readonly #buckets: BucketCommands;
@@ -16,6 +17,7 @@ export class CommandProcessor {
   readonly #multipart: MultipartCommands;
   readonly #backups: BackupCommands;
   readonly #gc: ChunkGcCommands;
+  readonly #sweep: SweepFence;
 
   constructor(db: Database.Database) {
     const refs = new ChunkRefs(db);
@@ -25,6 +27,7 @@ export class CommandProcessor {
     this.#multipart = new MultipartCommands(db, store, refs);
     this.#backups = new BackupCommands(db, refs);
     this.#gc = new ChunkGcCommands(db);
+    this.#sweep = new SweepFence(db);
   }
 
   /** Applies one command. Refusals throw `Refusal`; the caller's savepoint undoes partial writes. */
@@ -67,9 +70,16 @@ export class CommandProcessor {
       case "AddDataKey":
         return this.#gc.addDataKey(cmd, ctx);
       case "MarkChunksDeleting":
+        this.#sweep.assertNotPaused("MarkChunksDeleting");
         return this.#gc.mark(cmd);
       case "ForgetChunks":
         return this.#gc.forget(cmd, ctx);
+      case "MarkSweeping":
+        return this.#sweep.mark(cmd, ctx);
+      case "ClearSweeping":
+        return this.#sweep.clear(cmd, ctx);
+      case "ResumeGc":
+        return this.#sweep.resume(cmd, ctx);
       case "Noop":
         return { ok: true };
       default:

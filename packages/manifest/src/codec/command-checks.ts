@@ -16,6 +16,8 @@ import {
 
 const HASH = hex(64, 64);
 const TAG = hex(2, 128);
+/** Name tags per MarkSweeping / ClearSweeping command (the sweep batches by this). */
+export const MAX_SWEEP_NAME_TAGS = 1000;
 const CHAIN = hex(0, 128);
 const NAME = nonEmptyStr(1024);
 const KEY = nonEmptyStr(4096);
@@ -155,5 +157,8 @@ export const COMMAND_CHECKS = {
   AddDataKey: fields({ ...TYPE, keyId: uint, wrappedHex: hex(2, 64 * 1024), createdAtMs: uint }),
   MarkChunksDeleting: fields({ ...TYPE, hashes: arrayOf(HASH, 100_000), nowMs: uint, graceMs: uint }),
   ForgetChunks: fields({ ...TYPE, hashes: arrayOf(HASH, 100_000) }),
+  MarkSweeping: fields({ ...TYPE, nameTags: arrayOf(TAG, MAX_SWEEP_NAME_TAGS) }),
+  ClearSweeping: fields({ ...TYPE, nameTags: arrayOf(TAG, MAX_SWEEP_NAME_TAGS) }),
+  ResumeGc: fields({ ...TYPE, atMs: uint, by: nonEmptyStr(1024) }),
   Noop: fields({ ...TYPE }),
 } satisfies Record<CommandType, Check>;

@@ -180,3 +180,27 @@ export interface RaftMeta {
   readonly membershipIndex: number;
   readonly clusterId: string | null;
 }
+
+/**
+ * The replicated GC pause (DESIGN.md "GC pause"): written into a restored database by a
+ * new-cluster restore, lifted by the ResumeGc command. Extra fields are kept as written.
+ */
+export interface GcPauseRecord {
+  readonly reason: string;
+  /** When the restore paused GC (the restoring process's clock, written outside apply). */
+  readonly pausedAtMs: number;
+  readonly mode?: string;
+  readonly snapshotSha256?: string;
+  readonly snapshotFile?: string;
+  /** The snapshot's applied index: the restored state. */
+  readonly appliedIndex?: number;
+  readonly clusterId?: string | null;
+}
+
+/** The last ResumeGc: who confirmed, when (the command's time), at which index, what was paused. */
+export interface GcPauseConfirmation {
+  readonly atMs: number;
+  readonly by: string;
+  readonly index: number;
+  readonly pause: GcPauseRecord;
+}

@@ -195,9 +195,31 @@ const V2_CHUNK_TOMBSTONES: readonly string[] = [
   `INSERT INTO gc_meta (id, tombstone_horizon_index) VALUES (1, 0)`,
 ];
 
+/**
+ * The replicated GC pause and the sweep fence (DESIGN.md "GC pause" and "Sweep against writers").
+ * `gc_meta.gc_pause`: canonical JSON of the pause a new-cluster restore wrote into the restored
+ * database (NULL: not paused); `gc_pause_confirmed`: the last ResumeGc (who, when, which pause).
+ * `swept_name_tags`: name tags the sweep fenced (`sweeping`, from `marked_index`) or cleared
+ * (`swept`, tombstone at `cleared_index`, pruned after the tombstone window).
+ */
+const V3_GC_PAUSE_AND_SWEEP_FENCE: readonly string[] = [
+  "ALTER TABLE gc_meta ADD COLUMN gc_pause TEXT",
+  "ALTER TABLE gc_meta ADD COLUMN gc_pause_confirmed TEXT",
+  `CREATE TABLE swept_name_tags (
+    name_tag TEXT NOT NULL PRIMARY KEY,
+    state TEXT NOT NULL CHECK (state IN ('sweeping', 'swept')),
+    marked_index INTEGER NOT NULL,
+    cleared_index INTEGER,
+    CHECK ((state = 'swept') = (cleared_index IS NOT NULL))
+  ) STRICT, WITHOUT ROWID`,
+  `CREATE INDEX swept_name_tags_cleared ON swept_name_tags (cleared_index) WHERE state = 'swept'`,
+  `CREATE INDEX swept_name_tags_sweeping ON swept_name_tags (name_tag) WHERE state = 'sweeping'`,
+];
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: "initial", statements: V1_INITIAL },
   { version: 2, name: "chunk tombstones", statements: V2_CHUNK_TOMBSTONES },
+  { version: 3, name: "gc pause and sweep fence", statements: V3_GC_PAUSE_AND_SWEEP_FENCE },
 ];
 
 export const SCHEMA_VERSION: number = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;
@@ -221,4 +243,5 @@ export const TABLES: readonly { readonly name: string; readonly orderBy: string 
   { name: "applied_requests", orderBy: "request_id" },
   { name: "chunk_tombstones", orderBy: "hash" },
   { name: "gc_meta", orderBy: "id" },
+  { name: "swept_name_tags", orderBy: "name_tag" },
 ];

@@ -3,7 +3,7 @@
  * fence through the real chunk writer, the admin actions and the scheduler's decisions.
  */
 import { randomBytes } from "node:crypto";
-import { rmSync, writeFileSync } from "node:fs";
+import { existsSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { AdminRejected } from "@enigma/raft-node";
 import { pino } from "pino";
@@ -177,5 +177,121 @@ describe("GcScheduler", () => {
     expect(t.engine.manifest.chunkStats().garbage).toBe(0);
     await s.stop();
     expect(await s.tick()).toBe("stopped");
+  });
+});
+
+describe("the fenced sweep", () => {
+  it("an upload of an orphan's content racing the sweep is refused at commit; the retry re-uploads", async () => {
+    const data = randomBytes(150 * 1024);
+    // A failed PUT's leftover: uploaded, never committed → objects no chunk row owns.
+    const orphan = await t.engine.writer.write(source(data));
+    expect(orphan.uploadedChunks).toBe(orphan.chunks.length);
+    // A writer uploads the same content (same name tags → the very same backend objects) …
+    const racing = await t.engine.writer.write(source(data));
+    expect(racing.chunks.every((c) => c.uploaded === true)).toBe(true);
+    // … the sweep (grace 0) fences, deletes and clears them before the writer commits.
+    const r = await runGc(t.engine, { dryRun: false, graceMs: 0, sweepGraceMs: 0 });
+    expect(r.sweep).toMatchObject({ deletedObjects: orphan.chunks.length, errors: [], resumedFences: 0 });
+    expect(t.engine.manifest.sweepingCount()).toBe(0);
+    const late = await t.engine.committer.propose({
+      type: "PutObject",
+      bucket: "b",
+      key: "late",
+      size: racing.size,
+      etag: racing.md5Hex,
+      meta: {},
+      lastModifiedMs: Date.now(),
+      chunks: racing.chunks,
+    });
+    // Without the fence this commit would make a live object over deleted blobs.
+    expect(late).toMatchObject({ ok: false, code: "ChunkDeleting" });
+    expect(t.engine.manifest.getObject("b", "late")).toBeUndefined();
+    // The retry uploads afresh and reads back.
+    const again = await putObject(t.engine, "late", data);
+    expect(again.result.ok).toBe(true);
+    expect(again.written.uploadedChunks).toBe(orphan.chunks.length);
+    const obj = t.engine.manifest.getObject("b", "late")!;
+    const parts: Buffer[] = [];
+    for (const c of obj.chunks) {
+      const info = t.engine.manifest.getChunk(c.hash)!;
+      parts.push(await t.engine.reader.readChunk(info));
+    }
+    expect(Buffer.concat(parts).equals(data)).toBe(true);
+    expect(t.engine.manifest.checkInvariants()).toEqual([]);
+  });
+
+  it("finishes the fence a killed sweep left, and never sweeps a tag a chunk row owns", async () => {
+    const kept = await putObject(t.engine, "kept", randomBytes(80 * 1024));
+    const orphan = await t.engine.writer.write(source(randomBytes(90 * 1024)));
+    const tag = orphan.chunks[0]!.nameTag;
+    // A sweep killed after its mark: the tag stays fenced, writers of it are refused meanwhile.
+    await t.engine.committer.propose({
+      type: "MarkSweeping",
+      nameTags: [tag, kept.written.chunks[0]!.nameTag],
+    });
+    expect(t.engine.manifest.isNameTagSweeping(tag)).toBe(true);
+    expect(t.engine.manifest.isNameTagSweeping(kept.written.chunks[0]!.nameTag)).toBe(false);
+    // The next run, even with the sweep's grace keeping every young object, finishes it.
+    const r = await runGc(t.engine, { dryRun: false, graceMs: 0, sweepGraceMs: 3_600_000 });
+    expect(r.sweep).toMatchObject({ resumedFences: 1, deletedObjects: 0, errors: [] });
+    expect(t.engine.manifest.sweepingCount()).toBe(0);
+    const listed: string[] = [];
+    for await (const o of t.engine.backends[0]!.list("chunks/")) listed.push(o.key);
+    expect(listed.some((k) => k.endsWith(tag))).toBe(false);
+    // The referenced object is intact.
+    expect(listed.some((k) => k.endsWith(kept.written.chunks[0]!.nameTag))).toBe(true);
+  });
+});
+
+describe("the replicated GC pause", () => {
+  it("refuses GC, shows in gc.status and is lifted by gc.confirm through the committer", async () => {
+    await putObject(t.engine, "k", randomBytes(100 * 1024));
+    await t.engine.committer.propose({ type: "DeleteObject", bucket: "b", key: "k", atMs: Date.now() });
+    // What a new-cluster restore leaves in the manifest.
+    t.engine.manifest.setGcPause({
+      reason: "snapshot-restore",
+      mode: "new-cluster",
+      pausedAtMs: 1,
+      appliedIndex: 9,
+    });
+    await expect(runGc(t.engine, { dryRun: false, graceMs: 0 })).rejects.toThrow(
+      /paused after a new-cluster restore \(replicated in the manifest/,
+    );
+    const s = new GcScheduler({ engine: t.engine, cluster: undefined, logger, intervalMs: 0, graceMs: 0 });
+    expect(await s.tick()).toBe("paused");
+    await s.stop();
+    // Apply refuses the marks too, whoever proposes them.
+    const garbage = t.engine.manifest.listGarbageChunks({ olderThanMs: Date.now() }).map((c) => c.hash);
+    expect(
+      await t.engine.committer.propose({
+        type: "MarkChunksDeleting",
+        hashes: garbage,
+        nowMs: Date.now(),
+        graceMs: 0,
+      }),
+    ).toMatchObject({ ok: false, code: "GcPaused" });
+
+    const reg = new AdminRegistry();
+    registerGcActions(reg, { settings: t.engine.settings, engine: t.engine, cluster: undefined, logger });
+    const call = (name: string, args: unknown) =>
+      reg.handler()(name, args, { deadline: Date.now() + 60_000 });
+    const st = (await call("gc.status", {})) as { pause: { paused: boolean; replicated: unknown } };
+    expect(st.pause).toMatchObject({ paused: true, replicated: { mode: "new-cluster", appliedIndex: 9 } });
+    const marker = pause(t.engine.settings.raft.dataDir);
+    const confirmed = (await call("gc.confirm", { by: "test" })) as {
+      wasPaused: boolean;
+      replicated: unknown;
+      localMarker: unknown;
+    };
+    expect(confirmed).toMatchObject({
+      wasPaused: true,
+      replicated: { mode: "new-cluster" },
+      localMarker: { mode: "reseed" },
+    });
+    expect(existsSync(marker)).toBe(false);
+    expect(t.engine.manifest.gcPause()).toBeUndefined();
+    expect(t.engine.manifest.gcPauseConfirmation()).toMatchObject({ by: "test", pause: { appliedIndex: 9 } });
+    expect((await call("gc.confirm", {})) as { wasPaused: boolean }).toMatchObject({ wasPaused: false });
+    expect((await runGc(t.engine, { dryRun: false, graceMs: 0 })).freedChunks).toBeGreaterThan(0);
   });
 });

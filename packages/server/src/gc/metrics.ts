@@ -6,6 +6,7 @@
 import type { Registry } from "prom-client";
 import { Counter, Gauge } from "prom-client";
 import type { AdminContext } from "../admin/registry.js";
+import { gcPauseStatus } from "../snapshot/gc-pause.js";
 import { gcState } from "./run.js";
 
 export function registerGcMetrics(registry: Registry, ctx: AdminContext): void {
@@ -99,5 +100,15 @@ export function registerGcMetrics(registry: Registry, ctx: AdminContext): void {
   );
   gauge("enigma_gc_running", "1 while a GC run is in progress on this node", () =>
     gcState(engine).running === undefined ? 0 : 1,
+  );
+  gauge(
+    "enigma_gc_paused",
+    "1 while GC is paused after a restore (the manifest's replicated pause or this node's marker)",
+    () => (gcPauseStatus(ctx.settings.raft.dataDir, engine.manifest).paused ? 1 : 0),
+  );
+  gauge(
+    "enigma_sweep_fenced_name_tags",
+    "Name tags a sweep fenced and has not cleared (a crashed or failed sweep's work until the next run)",
+    () => engine.manifest.sweepingCount(),
   );
 }

@@ -30,7 +30,11 @@ export interface GcReport {
   readonly freedPlainBytes: number;
   readonly perBackend: Readonly<Record<string, BackendFreed>>;
   readonly errors: readonly string[];
-  readonly sweep?: Omit<SweepReport, "orphans"> & { readonly graceMs: number };
+  /** resumedFences: name tags an earlier (crashed or failed) sweep had fenced, finished now. */
+  readonly sweep?: Omit<SweepReport, "orphans"> & {
+    readonly graceMs: number;
+    readonly resumedFences: number;
+  };
   readonly durationMs: number;
 }
 

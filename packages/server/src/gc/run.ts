@@ -5,14 +5,18 @@
  *      references one of them is refused at apply, so no new reference can appear.
  *   2. Delete the sealed blobs from every location.
  *   3. ForgetChunks (leaves a tombstone: a writer that looked before it must re-upload).
- * Chunks found already `deleting` (an earlier run crashed after step 1) are finished too. Safety
- * does not depend on the grace period (manifest DESIGN.md "Dedup against GC"), only on one run at
- * a time deleting: runs are serialized per engine here, and in a cluster they run on the leader.
+ * Chunks found already `deleting` (an earlier run crashed after step 1) are finished too. Then the
+ * sweep of unknown backend objects, fenced the same way (sweep.ts). Safety does not depend on the
+ * grace period (manifest DESIGN.md "Dedup against GC", "Sweep against writers"), only on one run
+ * at a time deleting: runs are serialized per engine here, and in a cluster they run on the leader.
+ * Refused while GC is paused after a restore (the manifest's replicated pause or this node's
+ * marker; snapshot/gc-pause.ts).
  */
 
 import { proposeOrThrow } from "../engine/committer.js";
 import type { Engine } from "../engine/engine.js";
 import { assertGcNotPaused } from "../snapshot/gc-pause.js";
+import { crashPoint } from "./crash-point.js";
 import type { BackendFreed, GcReport } from "./report.js";
 import { sweep } from "./sweep.js";
 
@@ -70,14 +74,6 @@ export function gcState(engine: Engine): GcState {
   return s;
 }
 
-/**
- * Test hook: `ENIGMA_GC_CRASH_AT=<step>` SIGKILLs this process when the run reaches that step
- * (after-mark, mid-delete, after-delete, after-forget), so tests can kill GC between its steps.
- */
-function crashPoint(step: string): void {
-  if (process.env.ENIGMA_GC_CRASH_AT === step) process.kill(process.pid, "SIGKILL");
-}
-
 function freedFor(map: Map<string, BackendFreed>, name: string): BackendFreed {
   return map.get(name) ?? { blobs: 0, bytes: 0, sweptObjects: 0, sweptBytes: 0 };
 }
@@ -85,8 +81,10 @@ function freedFor(map: Map<string, BackendFreed>, name: string): BackendFreed {
 export async function runGc(engine: Engine, opts: GcRunOptions): Promise<GcReport> {
   const state = gcState(engine);
   if (state.running !== undefined) throw new GcBusyError();
-  // After a node-state restore, chunks newer than the restored manifest would look orphaned.
-  if (!opts.dryRun) assertGcNotPaused(engine.settings.raft.dataDir);
+  // After a node-state restore, chunks newer than the restored manifest would look orphaned. The
+  // replicated pause is checked again after the read barrier (a new leader may lag a little), and
+  // apply refuses GC's marks while it is set whatever this check saw.
+  if (!opts.dryRun) assertGcNotPaused(engine.settings.raft.dataDir, engine.manifest);
   const started = Date.now();
   state.running = { startedAtMs: started, step: "listing" };
   try {
@@ -115,6 +113,7 @@ async function runSteps(engine: Engine, opts: GcRunOptions, state: GcState): Pro
   const { manifest, committer } = engine;
   // Everything committed before now is applied here (a new leader may lag a little).
   await committer.readBarrier();
+  if (!opts.dryRun) assertGcNotPaused(engine.settings.raft.dataDir, manifest);
   const perBackend = new Map<string, BackendFreed>();
   const step = (s: string) => {
     if (state.running) state.running.step = s;

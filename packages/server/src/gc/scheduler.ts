@@ -7,7 +7,7 @@
 import type { Logger } from "pino";
 import type { RunningCluster } from "../cluster/start-cluster.js";
 import type { Engine } from "../engine/engine.js";
-import { readGcPause } from "../snapshot/gc-pause.js";
+import { gcPauseStatus } from "../snapshot/gc-pause.js";
 import { gcState, runGc } from "./run.js";
 import { SWEEP_MIN_GRACE_MS } from "./sweep.js";
 
@@ -50,7 +50,8 @@ export class GcScheduler {
     const { engine, cluster, logger } = this.#opts;
     if (this.#stopped) return "stopped";
     if (cluster !== undefined && cluster.node.raft.role !== "leader") return "not-leader";
-    if (readGcPause(engine.settings.raft.dataDir) !== undefined) {
+    // The manifest's replicated pause (new-cluster restore) or this node's marker (reseed).
+    if (gcPauseStatus(engine.settings.raft.dataDir, engine.manifest).paused) {
       logger.warn("scheduled GC skipped: paused after a snapshot restore (enigma snapshot confirm-gc)");
       return "paused";
     }

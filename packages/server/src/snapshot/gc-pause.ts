@@ -2,9 +2,18 @@
  * After a snapshot restore, GC stays paused until an operator confirms (ARCHITECTURE §7). A
  * restored manifest is older than the storage it points at: blobs uploaded after the snapshot are
  * unknown to it, so a sweep (backend listing vs manifest) would delete them — including data the
- * operator may still want if the restore turns out to be the wrong one. The marker is a file in the
- * node's data dir, written *before* the manifest is swapped (a crash in between leaves GC paused,
- * never unpaused), and any marker at all — even an unreadable one — pauses GC (fail closed).
+ * operator may still want if the restore turns out to be the wrong one.
+ *
+ * Two places hold a pause (snapshot DESIGN.md "GC pause"):
+ * - **the manifest** (replicated): a new-cluster restore writes it into the restored database
+ *   before the swap, so it is part of the state every member of the new cluster has (joiners get
+ *   it by InstallSnapshot) and whichever node leads sees it; apply refuses GC's marks while it is
+ *   set; `ResumeGc` (through Raft) lifts it;
+ * - **a marker file** in the node's data dir (local): a reseed restore writes it *before* the
+ *   manifest swap (a crash in between leaves GC paused, never unpaused). It cannot live in the
+ *   manifest: the reseeded node converges to the cluster's state, whose checksum must stay equal
+ *   on every member. Any marker at all — even an unreadable one — pauses GC here (fail closed).
+ * GC refuses while either says paused.
  */
 import { randomBytes } from "node:crypto";
 import {
@@ -18,6 +27,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
+import type { GcPauseConfirmation, GcPauseRecord, Manifest } from "@enigma/manifest";
 import { SnapshotError } from "./errors.js";
 
 export const GC_PAUSED_FILE = "gc-paused.json";
@@ -48,14 +58,53 @@ export function readGcPause(dataDir: string): GcPauseInfo | { readonly unreadabl
   }
 }
 
-/** Throws GcPaused while a restore awaits confirmation. Call before any GC that deletes. */
-export function assertGcNotPaused(dataDir: string): void {
-  const info = readGcPause(dataDir);
-  if (info === undefined) return;
-  const what =
-    "unreadable" in info
-      ? `a restore marker ${gcPausePath(dataDir)} exists`
-      : `a ${info.mode} restore from ${info.snapshotFile} (applied index ${info.appliedIndex}) at ${info.pausedAt}`;
+/** Both pauses, as `gc.status`, `enigma status` and GC itself see them. */
+export interface GcPauseStatus {
+  readonly paused: boolean;
+  /** The replicated pause in the manifest (new-cluster restore), null when none. */
+  readonly replicated: GcPauseRecord | null;
+  /** This node's marker file (reseed restore), null when none. */
+  readonly localMarker: GcPauseInfo | { readonly unreadable: true } | null;
+  /** The last confirmation that lifted a replicated pause. */
+  readonly lastConfirmed: GcPauseConfirmation | null;
+}
+
+export function gcPauseStatus(dataDir: string, manifest: Manifest | undefined): GcPauseStatus {
+  const replicated = manifest?.gcPause() ?? null;
+  const localMarker = readGcPause(dataDir) ?? null;
+  return {
+    paused: replicated !== null || localMarker !== null,
+    replicated,
+    localMarker,
+    lastConfirmed: manifest?.gcPauseConfirmation() ?? null,
+  };
+}
+
+/** One line saying why GC is paused (undefined when it is not). */
+export function describeGcPause(dataDir: string, st: GcPauseStatus): string | undefined {
+  const why: string[] = [];
+  const r = st.replicated;
+  if (r !== null)
+    why.push(
+      `a ${r.mode ?? r.reason} restore (replicated in the manifest${r.appliedIndex === undefined ? "" : `, snapshot applied index ${r.appliedIndex}`}, at ${new Date(r.pausedAtMs).toISOString()})`,
+    );
+  const m = st.localMarker;
+  if (m !== null)
+    why.push(
+      "unreadable" in m
+        ? `a restore marker ${gcPausePath(dataDir)} exists`
+        : `a ${m.mode} restore from ${m.snapshotFile} (applied index ${m.appliedIndex}) at ${m.pausedAt} (marker ${gcPausePath(dataDir)})`,
+    );
+  return why.length === 0 ? undefined : why.join(" and ");
+}
+
+/**
+ * Throws GcPaused while a restore awaits confirmation: this node's marker, or (given the manifest)
+ * the replicated pause. Call before any GC that deletes.
+ */
+export function assertGcNotPaused(dataDir: string, manifest?: Manifest): void {
+  const what = describeGcPause(dataDir, gcPauseStatus(dataDir, manifest));
+  if (what === undefined) return;
   throw new SnapshotError(
     "GcPaused",
     `GC is paused after ${what}: check the restored state, then run "enigma snapshot confirm-gc" to resume GC`,

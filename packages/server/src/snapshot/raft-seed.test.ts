@@ -1,5 +1,5 @@
 /** Restore in cluster mode: the Raft log is re-seeded to start at the restored state. */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { Manifest } from "@enigma/manifest";
 import { MemoryNetwork, RaftNode, SqliteLogStorage } from "@enigma/raft-node";
@@ -115,16 +115,16 @@ describe("restore with a Raft log", () => {
     } finally {
       log.close();
     }
-    // The image followers receive carries the new cluster id.
+    // The image followers receive carries the new cluster id and GC's pause (replicated state).
     const image = Manifest.open(r.raft!.snapshotFile, { readonly: true, integrityCheck: "none" });
     try {
       expect(image.raftMeta().clusterId).toBe(r.clusterId);
+      expect(image.gcPause()).toMatchObject({ mode: "new-cluster", appliedIndex: applied.index });
     } finally {
       image.close();
     }
-    expect(JSON.parse(readFileSync(join(dir, "gc-paused.json"), "utf8"))).toMatchObject({
-      mode: "new-cluster",
-    });
+    expect(r).toMatchObject({ gcPause: "manifest", gcPauseFile: null });
+    expect(existsSync(join(dir, "gc-paused.json"))).toBe(false);
   });
 
   it("refuses to reseed a node that was not a member, writing nothing", async () => {

@@ -1,9 +1,11 @@
 /**
  * `restoreSnapshot`: verify everything (scan 1, no writes) → guards (shrink, cluster) → extract the
  * database to a temp file next to the target while re-verifying (scan 2) → check the extracted file
- * reproduces the signed row counts, raft meta and checksum → new-cluster mode: new cluster id →
- * GC pause marker → Manifest.restoreFrom (integrity check, atomic rename). Any failure before the
- * rename leaves the target exactly as it was and removes the temp files.
+ * reproduces the signed row counts, raft meta and checksum → GC pause (new-cluster mode: new
+ * cluster id and the pause written into the extracted database itself, so it is the new cluster's
+ * replicated state; reseed: a marker file in the data dir) → Manifest.restoreFrom (integrity
+ * check, atomic rename). Any failure before the rename leaves the target exactly as it was and
+ * removes the temp files.
  *
  * The node must be stopped (its manifest closed) while this runs.
  */
@@ -40,7 +42,7 @@ export interface RestoreOptions extends VerifyOptions {
   readonly allowShrink?: boolean;
   /** The node's current row counts; read from the target file when omitted. */
   readonly currentRowCounts?: Readonly<Record<string, number>>;
-  /** Where the GC pause marker goes; default: the target's directory. */
+  /** Where the GC pause marker goes (reseed mode); default: the target's directory. */
   readonly dataDir?: string;
   /** new-cluster mode: the new cluster id (default: a random UUID). */
   readonly newClusterId?: string;
@@ -80,10 +82,16 @@ export interface RestoreReport {
   /** The snapshot's membership (reseed); null after new-cluster (the bootstrap writes one). */
   readonly membership: Readonly<Record<string, unknown>> | null;
   readonly schemaVersion: number;
-  /** Manifest.checksum() of the restored data (after the cluster id change in new-cluster mode). */
+  /** Manifest.checksum() of the restored data (after the cluster id change and pause in new-cluster mode). */
   readonly checksum: string;
   readonly shrunk: readonly ShrunkTable[];
-  readonly gcPauseFile: string;
+  /**
+   * Where GC's pause lives: "manifest" (new-cluster: replicated, every member of the new cluster
+   * has it) or "marker" (reseed: this node's `gcPauseFile`).
+   */
+  readonly gcPause: "manifest" | "marker";
+  /** The marker file (reseed), or null (new-cluster: the pause is in the manifest). */
+  readonly gcPauseFile: string | null;
   /** Cluster mode: the Raft log now starts at the restored state. */
   readonly raft: SeededRaft | undefined;
   readonly warnings: readonly string[];
@@ -155,12 +163,24 @@ export async function restoreSnapshot(file: string, opts: RestoreOptions): Promi
     let clusterId = m.clusterId;
     let membership = m.raft.membership;
     let checksum = m.dbChecksum;
+    const pausedAtMs = opts.nowMs ?? Date.now();
     if (opts.mode === "new-cluster") {
       clusterId = opts.newClusterId?.trim() ?? randomUUID();
       membership = null;
       const db = Manifest.open(temp, { integrityCheck: "none" });
       try {
         db.resetClusterIdentity(clusterId);
+        // The pause is part of the new cluster's state: whichever member leads sees it, joiners
+        // receive it with the state (InstallSnapshot), and it changes with the swap, atomically.
+        db.setGcPause({
+          reason: "snapshot-restore",
+          mode: "new-cluster",
+          pausedAtMs,
+          snapshotFile: resolve(file),
+          snapshotSha256: report.fileSha256,
+          appliedIndex: m.raft.appliedIndex,
+          clusterId,
+        });
         checksum = db.checksum();
       } finally {
         db.close();
@@ -170,15 +190,18 @@ export async function restoreSnapshot(file: string, opts: RestoreOptions): Promi
     }
     mkdirSync(dataDir, { recursive: true });
     const hadPause = readGcPause(dataDir) !== undefined;
-    writeGcPause(dataDir, {
-      reason: "snapshot-restore",
-      pausedAt: new Date(opts.nowMs ?? Date.now()).toISOString(),
-      mode: opts.mode,
-      snapshotFile: resolve(file),
-      snapshotSha256: report.fileSha256,
-      appliedIndex: m.raft.appliedIndex,
-      clusterId,
-    });
+    // Reseed: the node converges to the cluster's state (its checksum must equal the others'), so
+    // the pause cannot go into the manifest; a local marker guards GC should this node lead.
+    if (opts.mode === "reseed")
+      writeGcPause(dataDir, {
+        reason: "snapshot-restore",
+        pausedAt: new Date(pausedAtMs).toISOString(),
+        mode: opts.mode,
+        snapshotFile: resolve(file),
+        snapshotSha256: report.fileSha256,
+        appliedIndex: m.raft.appliedIndex,
+        clusterId,
+      });
     let raft: SeededRaft | undefined;
     try {
       if (opts.raft !== undefined && conf !== undefined) {
@@ -215,7 +238,8 @@ export async function restoreSnapshot(file: string, opts: RestoreOptions): Promi
       schemaVersion: m.schemaVersion,
       checksum,
       shrunk,
-      gcPauseFile: gcPausePath(dataDir),
+      gcPause: opts.mode === "new-cluster" ? "manifest" : "marker",
+      gcPauseFile: opts.mode === "new-cluster" ? null : gcPausePath(dataDir),
       raft,
       warnings,
     };

@@ -1,4 +1,4 @@
-import { readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   canonicalJson,
@@ -469,10 +469,14 @@ describe("guards and modes", () => {
       expect(m.rowCounts()).toEqual(live.rowCounts());
       expect(m.checksum()).toBe(r.checksum);
       expect(m.getObject("b", "k5")).toEqual(live.getObject("b", "k5"));
+      // GC's pause is in the restored manifest (replicated state), not a local marker.
+      expect(m.gcPause()).toMatchObject({ mode: "new-cluster", appliedIndex: 401, clusterId: "cluster-2" });
+      expect(() => assertGcNotPaused(dir, m)).toThrow(/GC is paused after a new-cluster restore/);
     } finally {
       m.close();
     }
-    expect(readFileSync(join(dir, GC_PAUSED_FILE), "utf8")).toMatch(/"mode": "new-cluster"/);
+    expect(r).toMatchObject({ gcPause: "manifest", gcPauseFile: null });
+    expect(existsSync(join(dir, GC_PAUSED_FILE))).toBe(false);
   });
 
   it("refuses to reseed a node of another cluster", async () => {
