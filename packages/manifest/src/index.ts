@@ -61,6 +61,7 @@ export type {
   StreamChunk,
   UploadInfo,
 } from "./queries/types.js";
+export { writeManifestAtSchema } from "./schema/at-version.js";
 export { SCHEMA_VERSION } from "./schema/migrations.js";
 export type { IntegrityCheck, OpenOptions } from "./schema/open-database.js";
 export type { RestoreReport } from "./snapshot.js";

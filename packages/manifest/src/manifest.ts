@@ -39,34 +39,62 @@ import type {
   StreamChunk,
   UploadInfo,
 } from "./queries/types.js";
+import { SCHEMA_VERSION } from "./schema/migrations.js";
 import { type OpenOptions, openDatabase, readSchemaVersion } from "./schema/open-database.js";
+import { checksumAtVersion, rowCountsAtVersion } from "./schema/versioned-read.js";
 import { backupDatabase, type RestoreReport, restoreDatabase } from "./snapshot.js";
 
+/** The query sets that need the current schema (every table this build knows). */
+interface CurrentSchemaQueries {
+  readonly applier: EntryApplier;
+  readonly objects: ObjectQueries;
+  readonly list: ListObjectsQuery;
+  readonly multipart: MultipartQueries;
+  readonly backups: BackupQueries;
+  readonly chunks: ChunkQueries;
+  readonly gcMeta: GcMetaQueries;
+}
+
+/**
+ * Opened read-write, a database is migrated to this build's schema. Opened read-only, a database at
+ * an older schema (a snapshot made by an older build) serves only what every schema version has:
+ * schemaVersion(), raftMeta(), rowCounts() and checksum() (both over the tables of *its* version,
+ * equal to what its build computed); anything else is refused with a ManifestError
+ * naming both versions. A database at a newer schema is refused at open (SchemaTooNew).
+ */
 export class Manifest {
   readonly path: string;
   readonly #db: Database.Database;
-  readonly #applier: EntryApplier;
-  readonly #objects: ObjectQueries;
-  readonly #list: ListObjectsQuery;
-  readonly #multipart: MultipartQueries;
-  readonly #backups: BackupQueries;
-  readonly #chunks: ChunkQueries;
+  /** undefined: read-only at an older schema (see above). */
+  readonly #q: CurrentSchemaQueries | undefined;
   readonly #meta: RaftMetaQueries;
-  readonly #gcMeta: GcMetaQueries;
+  readonly #olderVersion: number | undefined;
   #closed = false;
 
   private constructor(path: string, db: Database.Database) {
     this.path = path;
     this.#db = db;
     try {
-      this.#applier = new EntryApplier(db);
-      this.#objects = new ObjectQueries(db);
-      this.#list = new ListObjectsQuery(db);
-      this.#multipart = new MultipartQueries(db);
-      this.#backups = new BackupQueries(db);
-      this.#chunks = new ChunkQueries(db);
+      const version = readSchemaVersion(db);
+      if (version < 1)
+        throw new ManifestError("Corrupt", `manifest database ${path} has no schema (version ${version})`);
       this.#meta = new RaftMetaQueries(db);
-      this.#gcMeta = new GcMetaQueries(db);
+      if (version < SCHEMA_VERSION) {
+        // Only reachable read-only: a read-write open migrated the file already.
+        this.#olderVersion = version;
+        this.#q = undefined;
+      } else {
+        this.#olderVersion = undefined;
+        this.#q = {
+          applier: new EntryApplier(db),
+          objects: new ObjectQueries(db),
+          list: new ListObjectsQuery(db),
+          multipart: new MultipartQueries(db),
+          backups: new BackupQueries(db),
+          chunks: new ChunkQueries(db),
+          gcMeta: new GcMetaQueries(db),
+        };
+      }
     } catch (err) {
       db.close();
       throw ManifestError.from(err);
@@ -106,9 +134,9 @@ export class Manifest {
 
   /** Applies entries in order in one transaction (group commit); results in the same order. */
   applyEntries(entries: readonly ApplyEntry[]): ApplyResult[] {
-    this.#open();
+    const q = this.#current();
     try {
-      return this.#applier.applyEntries(entries);
+      return q.applier.applyEntries(entries);
     } catch (err) {
       throw ManifestError.from(err);
     }
@@ -121,7 +149,7 @@ export class Manifest {
 
   /** Bootstrap only: records the cluster id; a different id later is refused. */
   setClusterId(clusterId: string): void {
-    this.#open();
+    this.#current();
     this.#meta.setClusterId(clusterId);
   }
 
@@ -130,133 +158,133 @@ export class Manifest {
    * live replica: this is not a replicated command). New cluster id, old membership forgotten.
    */
   resetClusterIdentity(clusterId: string): void {
-    this.#open();
+    this.#current();
     this.#meta.resetClusterIdentity(clusterId);
   }
 
   // ---- buckets and objects ----
 
   listBuckets(): BucketInfo[] {
-    this.#open();
-    return this.#objects.listBuckets();
+    const q = this.#current();
+    return q.objects.listBuckets();
   }
 
   getBucket(name: string): BucketInfo | undefined {
-    this.#open();
-    return this.#objects.getBucket(name);
+    const q = this.#current();
+    return q.objects.getBucket(name);
   }
 
   headObject(bucket: string, key: string): ObjectHeadInfo | undefined {
-    this.#open();
-    return this.#objects.headObject(bucket, key);
+    const q = this.#current();
+    return q.objects.headObject(bucket, key);
   }
 
   getObject(bucket: string, key: string): ObjectInfo | undefined {
-    this.#open();
-    return this.#objects.getObject(bucket, key);
+    const q = this.#current();
+    return q.objects.getObject(bucket, key);
   }
 
   listObjects(params: ListObjectsParams): ListObjectsPage {
-    this.#open();
-    return this.#list.list(params);
+    const q = this.#current();
+    return q.list.list(params);
   }
 
   /** Work done by listObjects since open (statement executions, rows visited). */
   listCounters(): ListCounters {
-    return { ...this.#list.counters };
+    return { ...this.#current(false).list.counters };
   }
 
   // ---- multipart ----
 
   getUpload(uploadId: string): UploadInfo | undefined {
-    this.#open();
-    return this.#multipart.getUpload(uploadId);
+    const q = this.#current();
+    return q.multipart.getUpload(uploadId);
   }
 
   listMultipartUploads(params: ListUploadsParams): ListUploadsPage {
-    this.#open();
-    return this.#multipart.listMultipartUploads(params);
+    const q = this.#current();
+    return q.multipart.listMultipartUploads(params);
   }
 
   listParts(uploadId: string, opts: { partNumberMarker?: number; maxParts?: number } = {}): ListPartsPage {
-    this.#open();
-    return this.#multipart.listParts(uploadId, opts);
+    const q = this.#current();
+    return q.multipart.listParts(uploadId, opts);
   }
 
   // ---- backups ----
 
   listBackups(opts: { name?: string } = {}): BackupInfo[] {
-    this.#open();
-    return this.#backups.listBackups(opts);
+    const q = this.#current();
+    return q.backups.listBackups(opts);
   }
 
   getBackup(idOrName: string): BackupInfo | undefined {
-    this.#open();
-    return this.#backups.getBackup(idOrName);
+    const q = this.#current();
+    return q.backups.getBackup(idOrName);
   }
 
   listBackupFiles(backupId: string, opts: ListBackupFilesOptions = {}): BackupFileInfo[] {
-    this.#open();
-    return this.#backups.listBackupFiles(backupId, opts);
+    const q = this.#current();
+    return q.backups.listBackupFiles(backupId, opts);
   }
 
   getBackupStreamChunks(backupId: string, opts: { fromSeq?: number; limit?: number } = {}): StreamChunk[] {
-    this.#open();
-    return this.#backups.getBackupStreamChunks(backupId, opts);
+    const q = this.#current();
+    return q.backups.getBackupStreamChunks(backupId, opts);
   }
 
   backupLogs(backupId: string): BackupLogLine[] {
-    this.#open();
-    return this.#backups.backupLogs(backupId);
+    const q = this.#current();
+    return q.backups.backupLogs(backupId);
   }
 
   // ---- chunks, GC, keys ----
 
   getChunk(hash: string): ChunkInfo | undefined {
-    this.#open();
-    return this.#chunks.getChunk(hash);
+    const q = this.#current();
+    return q.chunks.getChunk(hash);
   }
 
   hasLiveChunk(hash: string): boolean {
-    this.#open();
-    return this.#chunks.hasLiveChunk(hash);
+    const q = this.#current();
+    return q.chunks.hasLiveChunk(hash);
   }
 
   hasNameTag(nameTag: string): boolean {
-    this.#open();
-    return this.#chunks.hasNameTag(nameTag);
+    const q = this.#current();
+    return q.chunks.hasNameTag(nameTag);
   }
 
   listGarbageChunks(opts: { olderThanMs: number; limit?: number }): ChunkInfo[] {
-    this.#open();
-    return this.#chunks.listGarbageChunks(opts);
+    const q = this.#current();
+    return q.chunks.listGarbageChunks(opts);
   }
 
   listDeletingChunks(opts: { afterHash?: string; limit?: number } = {}): ChunkInfo[] {
-    this.#open();
-    return this.#chunks.listDeletingChunks(opts);
+    const q = this.#current();
+    return q.chunks.listDeletingChunks(opts);
   }
 
   allNameTags(pageRows?: number): Generator<string, void, undefined> {
-    this.#open();
-    return this.#chunks.allNameTags(pageRows);
+    const q = this.#current();
+    return q.chunks.allNameTags(pageRows);
   }
 
   chunkStats(): ChunkStats {
-    this.#open();
-    return this.#chunks.chunkStats();
+    const q = this.#current();
+    return q.chunks.chunkStats();
   }
 
   /** The replicated GC pause (a new-cluster restore's), undefined when GC may run. */
   gcPause(): GcPauseRecord | undefined {
-    this.#open();
-    return this.#gcMeta.gcPause();
+    const q = this.#current();
+    return q.gcMeta.gcPause();
   }
 
   /** The last ResumeGc that lifted a pause. */
   gcPauseConfirmation(): GcPauseConfirmation | undefined {
-    this.#open();
-    return this.#gcMeta.gcPauseConfirmation();
+    const q = this.#current();
+    return q.gcMeta.gcPauseConfirmation();
   }
 
   /**
@@ -264,30 +292,30 @@ export class Manifest {
    * about to become a new cluster's state. Lifted by the ResumeGc command.
    */
   setGcPause(pause: GcPauseRecord): void {
-    this.#open();
-    this.#gcMeta.setGcPause(pause);
+    const q = this.#current();
+    q.gcMeta.setGcPause(pause);
   }
 
   /** Is a sweep deleting the backend objects of this name tag now (MarkSweeping, not cleared)? */
   isNameTagSweeping(nameTag: string): boolean {
-    this.#open();
-    return this.#gcMeta.isNameTagSweeping(nameTag);
+    const q = this.#current();
+    return q.gcMeta.isNameTagSweeping(nameTag);
   }
 
   /** Name tags a sweep fenced and did not clear (a crashed run's work), by tag. */
   listSweepingNameTags(opts: { afterNameTag?: string; limit?: number } = {}): string[] {
-    this.#open();
-    return this.#gcMeta.listSweepingNameTags(opts);
+    const q = this.#current();
+    return q.gcMeta.listSweepingNameTags(opts);
   }
 
   sweepingCount(): number {
-    this.#open();
-    return this.#gcMeta.sweepingCount();
+    const q = this.#current();
+    return q.gcMeta.sweepingCount();
   }
 
   dataKeys(): DataKeyInfo[] {
-    this.#open();
-    return this.#chunks.dataKeys();
+    const q = this.#current();
+    return q.chunks.dataKeys();
   }
 
   // ---- whole-database ----
@@ -295,12 +323,12 @@ export class Manifest {
   /** SHA-256 (hex) of a canonical dump of every table; equal on nodes that applied the same log. */
   checksum(): string {
     this.#open();
-    return checksumDatabase(this.#db);
+    return this.#olderVersion === undefined ? checksumDatabase(this.#db) : checksumAtVersion(this.#db);
   }
 
   rowCounts(): Record<string, number> {
     this.#open();
-    return rowCountsOf(this.#db);
+    return this.#olderVersion === undefined ? rowCountsOf(this.#db) : rowCountsAtVersion(this.#db);
   }
 
   schemaVersion(): number {
@@ -310,17 +338,30 @@ export class Manifest {
 
   /** Cross-table invariant violations (empty when healthy). */
   checkInvariants(): string[] {
-    this.#open();
+    this.#current();
     return checkInvariants(this.#db);
   }
 
   /** A consistent, self-contained copy of the database at `path`, taken while in use. */
   async backupTo(path: string): Promise<void> {
-    this.#open();
+    // The copy is opened read-write (journal mode), which would migrate it: current schema only.
+    this.#current();
     await backupDatabase(this.#db, path);
   }
 
   #open(): void {
     if (this.#closed) throw new ManifestError("Closed", `manifest ${this.path} is closed`);
+  }
+
+  /** The current-schema queries; refused (naming both versions) for an older database opened read-only. */
+  #current(checkOpen = true): CurrentSchemaQueries {
+    if (checkOpen) this.#open();
+    if (this.#q !== undefined) return this.#q;
+    throw new ManifestError(
+      "InvalidArgument",
+      `manifest database ${this.path} has schema version ${this.#olderVersion}, older than this build's ` +
+        `${SCHEMA_VERSION}: opened read-only it serves only schemaVersion, raftMeta, rowCounts and checksum; ` +
+        "open it read-write to migrate it",
+    );
   }
 }

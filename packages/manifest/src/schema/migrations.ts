@@ -224,24 +224,34 @@ export const MIGRATIONS: readonly Migration[] = [
 
 export const SCHEMA_VERSION: number = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;
 
-/** Every table, in the fixed order used by checksum() and rowCounts(), with its key columns. */
-export const TABLES: readonly { readonly name: string; readonly orderBy: string }[] = [
-  { name: "buckets", orderBy: "name" },
-  { name: "chunks", orderBy: "hash" },
-  { name: "objects", orderBy: "bucket, key" },
-  { name: "object_chunks", orderBy: "bucket, key, seq" },
-  { name: "uploads", orderBy: "upload_id" },
-  { name: "parts", orderBy: "upload_id, part_number" },
-  { name: "part_chunks", orderBy: "upload_id, part_number, seq" },
-  { name: "backups", orderBy: "backup_id" },
-  { name: "backup_files", orderBy: "backup_id, path" },
-  { name: "backup_file_chunks", orderBy: "backup_id, path, seq" },
-  { name: "backup_stream_chunks", orderBy: "backup_id, seq" },
-  { name: "backup_logs", orderBy: "backup_id, seq" },
-  { name: "data_keys", orderBy: "key_id" },
-  { name: "raft_meta", orderBy: "id" },
-  { name: "applied_requests", orderBy: "request_id" },
-  { name: "chunk_tombstones", orderBy: "hash" },
-  { name: "gc_meta", orderBy: "id" },
-  { name: "swept_name_tags", orderBy: "name_tag" },
-];
+/**
+ * Every table, in the fixed order used by checksum() and rowCounts(), with its key columns and the
+ * schema version that created it. Append-only like MIGRATIONS: a database at version v holds exactly
+ * the tables with `since <= v`, in this order, which is what the build of version v checksummed.
+ */
+export const TABLES: readonly { readonly name: string; readonly orderBy: string; readonly since: number }[] =
+  [
+    { name: "buckets", orderBy: "name", since: 1 },
+    { name: "chunks", orderBy: "hash", since: 1 },
+    { name: "objects", orderBy: "bucket, key", since: 1 },
+    { name: "object_chunks", orderBy: "bucket, key, seq", since: 1 },
+    { name: "uploads", orderBy: "upload_id", since: 1 },
+    { name: "parts", orderBy: "upload_id, part_number", since: 1 },
+    { name: "part_chunks", orderBy: "upload_id, part_number, seq", since: 1 },
+    { name: "backups", orderBy: "backup_id", since: 1 },
+    { name: "backup_files", orderBy: "backup_id, path", since: 1 },
+    { name: "backup_file_chunks", orderBy: "backup_id, path, seq", since: 1 },
+    { name: "backup_stream_chunks", orderBy: "backup_id, seq", since: 1 },
+    { name: "backup_logs", orderBy: "backup_id, seq", since: 1 },
+    { name: "data_keys", orderBy: "key_id", since: 1 },
+    { name: "raft_meta", orderBy: "id", since: 1 },
+    { name: "applied_requests", orderBy: "request_id", since: 1 },
+    { name: "chunk_tombstones", orderBy: "hash", since: 2 },
+    { name: "gc_meta", orderBy: "id", since: 2 },
+    { name: "swept_name_tags", orderBy: "name_tag", since: 3 },
+  ];
+
+/** The tables a database at schema `version` holds, in checksum order. */
+export function tablesAt(version: number): typeof TABLES {
+  return TABLES.filter((t) => t.since <= version);
+}

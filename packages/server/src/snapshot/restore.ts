@@ -1,7 +1,8 @@
 /**
  * `restoreSnapshot`: verify everything (scan 1, no writes) → guards (shrink, cluster) → extract the
  * database to a temp file next to the target while re-verifying (scan 2) → check the extracted file
- * reproduces the signed row counts, raft meta and checksum → GC pause (new-cluster mode: new
+ * reproduces the signed row counts, raft meta and checksum (an older schema read as it is) → migrate
+ * an older schema to this build's (a newer one was refused by the scan) → GC pause (new-cluster mode: new
  * cluster id and the pause written into the extracted database itself, so it is the new cluster's
  * replicated state; reseed: a marker file in the data dir) → Manifest.restoreFrom (integrity
  * check, atomic rename). Any failure before the rename leaves the target exactly as it was and
@@ -14,7 +15,7 @@ import { existsSync, mkdirSync, rmSync, statSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { canonicalJson } from "@enigma/crypto";
-import { Manifest } from "@enigma/manifest";
+import { Manifest, SCHEMA_VERSION } from "@enigma/manifest";
 import type { ConfState } from "@enigma/raft";
 import { SnapshotError } from "./errors.js";
 import type { SnapshotManifest } from "./format.js";
@@ -81,7 +82,10 @@ export interface RestoreReport {
   readonly appliedTerm: number;
   /** The snapshot's membership (reseed); null after new-cluster (the bootstrap writes one). */
   readonly membership: Readonly<Record<string, unknown>> | null;
+  /** The restored database's schema version: always this build's (an older snapshot is migrated). */
   readonly schemaVersion: number;
+  /** The snapshot's schema version when it was older and the restored copy was migrated, else null. */
+  readonly migratedFrom: number | null;
   /** Manifest.checksum() of the restored data (after the cluster id change and pause in new-cluster mode). */
   readonly checksum: string;
   readonly shrunk: readonly ShrunkTable[];
@@ -159,28 +163,40 @@ export async function restoreSnapshot(file: string, opts: RestoreOptions): Promi
     const again = await extractDb(file, opts, temp);
     if (again.fileSha256 !== report.fileSha256)
       throw new SnapshotError("ArtifactMismatch", `${file} changed while it was being restored`);
+    // The signed checksum is checked against the database as the snapshot holds it (an older
+    // schema is read without migrating: see Manifest), before anything changes it.
     checkExtracted(describeDbFile(temp, { withChecksum: true }), m);
     let clusterId = m.clusterId;
     let membership = m.raft.membership;
     let checksum = m.dbChecksum;
+    const migratedFrom = m.schemaVersion < SCHEMA_VERSION ? m.schemaVersion : null;
     const pausedAtMs = opts.nowMs ?? Date.now();
-    if (opts.mode === "new-cluster") {
-      clusterId = opts.newClusterId?.trim() ?? randomUUID();
-      membership = null;
+    if (opts.mode === "new-cluster" || migratedFrom !== null) {
+      // A read-write open migrates an older schema (one transaction), before the new-cluster
+      // adjustments, the Raft seed (its image is this file) and the swap.
       const db = Manifest.open(temp, { integrityCheck: "none" });
       try {
-        db.resetClusterIdentity(clusterId);
-        // The pause is part of the new cluster's state: whichever member leads sees it, joiners
-        // receive it with the state (InstallSnapshot), and it changes with the swap, atomically.
-        db.setGcPause({
-          reason: "snapshot-restore",
-          mode: "new-cluster",
-          pausedAtMs,
-          snapshotFile: resolve(file),
-          snapshotSha256: report.fileSha256,
-          appliedIndex: m.raft.appliedIndex,
-          clusterId,
-        });
+        if (db.schemaVersion() !== SCHEMA_VERSION)
+          throw new SnapshotError(
+            "Internal",
+            `${temp} is at schema version ${db.schemaVersion()} after migration, not ${SCHEMA_VERSION}`,
+          );
+        if (opts.mode === "new-cluster") {
+          clusterId = opts.newClusterId?.trim() ?? randomUUID();
+          membership = null;
+          db.resetClusterIdentity(clusterId);
+          // The pause is part of the new cluster's state: whichever member leads sees it, joiners
+          // receive it with the state (InstallSnapshot), and it changes with the swap, atomically.
+          db.setGcPause({
+            reason: "snapshot-restore",
+            mode: "new-cluster",
+            pausedAtMs,
+            snapshotFile: resolve(file),
+            snapshotSha256: report.fileSha256,
+            appliedIndex: m.raft.appliedIndex,
+            clusterId,
+          });
+        }
         checksum = db.checksum();
       } finally {
         db.close();
@@ -235,7 +251,8 @@ export async function restoreSnapshot(file: string, opts: RestoreOptions): Promi
       appliedIndex: m.raft.appliedIndex,
       appliedTerm: m.raft.appliedTerm,
       membership,
-      schemaVersion: m.schemaVersion,
+      schemaVersion: migratedFrom === null ? m.schemaVersion : SCHEMA_VERSION,
+      migratedFrom,
       checksum,
       shrunk,
       gcPause: opts.mode === "new-cluster" ? "manifest" : "marker",

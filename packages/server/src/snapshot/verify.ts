@@ -7,6 +7,7 @@
  */
 import { createHash } from "node:crypto";
 import { type PublicKeyInput, verifyCanonical } from "@enigma/crypto";
+import { SCHEMA_VERSION } from "@enigma/manifest";
 import { SnapshotError } from "./errors.js";
 import {
   DB_ARTIFACT,
@@ -61,7 +62,18 @@ export interface VerifyReport {
   readonly trust: TrustReport;
   /** The signature verified under the chosen key and that key was trusted. */
   readonly verified: boolean;
+  /** The snapshot's manifest schema against this build's; an older one is migrated by restore. */
+  readonly schema: SchemaReport;
   readonly warnings: readonly string[];
+}
+
+export interface SchemaReport {
+  /** The schema version of the snapshot's manifest.db (as signed). */
+  readonly snapshot: number;
+  /** This build's schema version. */
+  readonly build: number;
+  /** snapshot < build: restore migrates the restored copy to this build's schema. */
+  readonly migrates: boolean;
 }
 
 /** Receives the database bytes during a restore's second scan. */
@@ -123,6 +135,13 @@ export async function scanSnapshot(
         warn(`UNTRUSTED SNAPSHOT accepted by --force-unverified: ${why}`);
       }
       verified = valid && decision.trusted;
+      // Before any artifact (and before restore writes anything): a schema is never downgraded.
+      if (manifest.schemaVersion > SCHEMA_VERSION)
+        throw new SnapshotError(
+          "FormatInvalid",
+          `${MANIFEST_MEMBER}: the manifest database has schema version ${manifest.schemaVersion}, newer than ` +
+            `this build's ${SCHEMA_VERSION}: restore it with a newer enigma`,
+        );
       if (decision.source === "declared-key" && verified) warn(decision.explanation);
       return;
     }
@@ -179,6 +198,16 @@ export async function scanSnapshot(
     throw new SnapshotError("FormatInvalid", `${file} ends before artifact ${missing}`);
   }
   const raw = source.rawDigest();
+  const schema: SchemaReport = {
+    snapshot: manifest.schemaVersion,
+    build: SCHEMA_VERSION,
+    migrates: manifest.schemaVersion < SCHEMA_VERSION,
+  };
+  if (schema.migrates)
+    warn(
+      `the snapshot's manifest has schema version ${schema.snapshot}, older than this build's ${schema.build}: ` +
+        "a restore migrates it (the restored node then needs this build or newer)",
+    );
   return {
     file,
     fileSha256: raw.sha256,
@@ -187,6 +216,7 @@ export async function scanSnapshot(
     manifest,
     trust,
     verified,
+    schema,
     warnings,
   };
 }
