@@ -8,9 +8,9 @@
  */
 import { createHash } from "node:crypto";
 import type { SealedChunk, SealWorkerPool } from "@enigma/chunker";
-import { sealStream } from "@enigma/chunker";
 import type { ChunkRef, Manifest } from "@enigma/manifest";
 import type { Distributor } from "@enigma/storage";
+import { sealSmallOrStream } from "./inline-seal.js";
 import type { Keyring } from "./keys.js";
 
 /** How often and how long a writer waits for GC to finish with a chunk it needs to upload again. */
@@ -51,6 +51,11 @@ export interface WriteOptions {
   /** Called in stream order once each chunk is durable. Awaited: it applies backpressure. */
   readonly onChunk?: (chunk: WrittenChunk, seq: number) => void | Promise<void>;
   readonly signal?: AbortSignal;
+  /**
+   * The MD5 (hex) of the same bytes, computed by the caller (the S3 layer's body digests), read
+   * once the source ended; without it the writer computes the MD5 itself.
+   */
+  readonly md5Hex?: () => string;
 }
 
 export interface WriteResult {
@@ -86,11 +91,11 @@ export class ChunkWriter {
   }
 
   async write(source: AsyncIterable<Uint8Array>, opts: WriteOptions = {}): Promise<WriteResult> {
-    const md5 = createHash("md5");
+    const md5 = opts.md5Hex === undefined ? createHash("md5") : undefined;
     let size = 0;
     async function* tap(): AsyncIterable<Uint8Array> {
       for await (const buf of source) {
-        md5.update(buf);
+        md5?.update(buf);
         size += buf.length;
         yield buf;
       }
@@ -115,7 +120,7 @@ export class ChunkWriter {
       seq++;
     };
 
-    const stream = sealStream(tap(), {
+    const stream = sealSmallOrStream(tap(), {
       chunking: this.#settings.chunking,
       ...(this.#settings.compressionLevel !== undefined
         ? { compression: { level: this.#settings.compressionLevel } }
@@ -140,22 +145,24 @@ export class ChunkWriter {
           const sealed = c.sealed;
           uploadedChunks++;
           uploadedBytes += sealed.length;
-          const upload = this.#awaitNotDeleting(c.hashHex).then(async (seenIndex): Promise<ChunkRef> => {
-            const locations = await this.#distributor.putChunk(c.nameTagHex, sealed);
-            c.release();
-            // Provenance for apply's GC fence: we uploaded after seeing the manifest at seenIndex.
-            return {
-              hash: c.hashHex,
-              size: c.size,
-              sealedSize: sealed.length,
-              keyId: c.keyId,
-              compressed: c.compressed,
-              nameTag: c.nameTagHex,
-              locations,
-              uploaded: true,
-              seenIndex,
-            };
-          });
+          const upload = this.#awaitNotDeleting(c.hashHex, c.nameTagHex).then(
+            async (seenIndex): Promise<ChunkRef> => {
+              const locations = await this.#distributor.putChunk(c.nameTagHex, sealed);
+              c.release();
+              // Provenance for apply's GC fence: we uploaded after seeing the manifest at seenIndex.
+              return {
+                hash: c.hashHex,
+                size: c.size,
+                sealedSize: sealed.length,
+                keyId: c.keyId,
+                compressed: c.compressed,
+                nameTag: c.nameTagHex,
+                locations,
+                uploaded: true,
+                seenIndex,
+              };
+            },
+          );
           pending.set(c.hashHex, upload);
           window.push(upload.then((ref) => ({ ref, sha3: c.sha3, deduped: false })));
         }
@@ -173,7 +180,7 @@ export class ChunkWriter {
       chunks,
       sha3: sha3s,
       size,
-      md5Hex: md5.digest("hex"),
+      md5Hex: md5 === undefined ? opts.md5Hex!() : md5.digest("hex"),
       uploadedChunks,
       uploadedBytes,
       dedupedChunks,
@@ -181,15 +188,21 @@ export class ChunkWriter {
   }
 
   /**
-   * A chunk GC has fenced (`deleting`) must not be uploaded until GC forgot it: the backend key is
-   * the same, so GC's pending delete would remove our fresh copy. Waits, bounded. Returns the
-   * applied index of the (synchronous, hence consistent) read that found it not deleting: the
-   * upload starts after that state, which is what apply checks forgets against.
+   * A chunk GC has fenced (`deleting`), or whose name tag the sweep has fenced, must not be
+   * uploaded until GC forgot it / the sweep cleared it: the backend key is the same, so the pending
+   * delete would remove our fresh copy (apply would then refuse the commit; waiting avoids the
+   * wasted upload). Waits, bounded. Returns the applied index of the (synchronous, hence
+   * consistent) read that found it free: the upload starts after that state, which is what apply
+   * checks forgets and sweep tombstones against.
    */
-  async #awaitNotDeleting(hashHex: string): Promise<number> {
+  async #awaitNotDeleting(hashHex: string, nameTagHex: string): Promise<number> {
     for (let waited = 0; ; waited += DELETING_POLL_MS) {
       const seenIndex = this.#manifest.raftMeta().appliedIndex;
-      if (this.#manifest.getChunk(hashHex)?.state !== "deleting") return seenIndex;
+      if (
+        this.#manifest.getChunk(hashHex)?.state !== "deleting" &&
+        !this.#manifest.isNameTagSweeping(nameTagHex)
+      )
+        return seenIndex;
       if (waited >= DELETING_WAIT_MAX_MS) {
         throw new Error(`chunk ${hashHex.slice(0, 12)} is being garbage-collected; retry later`);
       }

@@ -22,11 +22,22 @@ export interface Committer {
 
 /** Proposals applied per SQLite transaction at most (group commit). */
 export const LOCAL_COMMIT_BATCH_MAX = 512;
+/** Longest a proposal waits for others to join its transaction (see LocalCommitter). */
+export const LOCAL_COMMIT_PACE_MAX_MS = 20;
 
 /**
  * One-member group without Raft traffic: each command is the next log index. Concurrent proposals
  * are group-committed: everything queued while a transaction runs goes into the next one, so 32
  * concurrent PUTs share one fsync instead of paying one each.
+ *
+ * The transaction (and its fsync) runs synchronously on this thread, so proposals cannot queue up
+ * *during* it: the PUTs whose last I/O completes meanwhile are only seen after it. Committing again
+ * at once then commits two or three proposals per fsync while the event loop spends most of its time
+ * blocked in fsync (measured: 32 concurrent 4 KiB PUTs, 3.1 proposals per transaction, 1.6 ms of
+ * blocked main thread per PUT). So, when the last transaction grouped several proposals (others are
+ * writing concurrently), the next one waits until as long after it as it took: the event loop then
+ * spends at most about half of its time committing, and the waiting proposals share one fsync. A
+ * lone proposer (a batch of one) is never delayed. The wait is bounded by LOCAL_COMMIT_PACE_MAX_MS.
  */
 export class LocalCommitter implements Committer {
   readonly #manifest: Manifest;
@@ -38,6 +49,10 @@ export class LocalCommitter implements Committer {
     reject: (e: unknown) => void;
   }[] = [];
   #scheduled = false;
+  /** When the last transaction ended, how long it took and how many proposals it held. */
+  #lastEndMs = 0;
+  #lastTookMs = 0;
+  #lastBatch = 0;
 
   constructor(manifest: Manifest, term = 1) {
     this.#manifest = manifest;
@@ -52,15 +67,23 @@ export class LocalCommitter implements Committer {
       this.#queue.push({ command, requestId: opts.requestId, resolve, reject });
       if (!this.#scheduled) {
         this.#scheduled = true;
-        setImmediate(() => this.#flush());
+        this.#schedule();
       }
     });
   }
 
+  #schedule(): void {
+    const wait =
+      this.#lastBatch > 1
+        ? Math.min(LOCAL_COMMIT_PACE_MAX_MS, this.#lastEndMs + this.#lastTookMs - performance.now())
+        : 0;
+    if (wait >= 1) setTimeout(() => this.#flush(), wait);
+    else setImmediate(() => this.#flush());
+  }
+
   #flush(): void {
     const batch = this.#queue.splice(0, LOCAL_COMMIT_BATCH_MAX);
-    this.#scheduled = this.#queue.length > 0;
-    if (this.#scheduled) setImmediate(() => this.#flush());
+    const start = performance.now();
     let index = this.#manifest.raftMeta().appliedIndex;
     const entries = batch.map((p) => ({
       index: ++index,
@@ -68,15 +91,21 @@ export class LocalCommitter implements Committer {
       command: p.command,
       ...(p.requestId ? { requestId: p.requestId } : {}),
     }));
-    let results: ApplyResult[];
+    let results: ApplyResult[] | undefined;
+    let failure: unknown;
     try {
       results = this.#manifest.applyEntries(entries);
     } catch (err) {
-      for (const p of batch) p.reject(err);
-      return;
+      failure = err;
     }
+    this.#lastEndMs = performance.now();
+    this.#lastTookMs = this.#lastEndMs - start;
+    this.#lastBatch = batch.length;
+    this.#scheduled = this.#queue.length > 0;
+    if (this.#scheduled) this.#schedule();
     batch.forEach((p, i) => {
-      p.resolve(results[i]!);
+      if (results === undefined) p.reject(failure);
+      else p.resolve(results[i]!);
     });
   }
 }

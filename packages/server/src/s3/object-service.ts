@@ -413,9 +413,12 @@ export class EngineObjectService implements ObjectService {
     if (body.declaredLengthBytes !== undefined && body.declaredLengthBytes > maxBytes) {
       throw new ServiceError("EntityTooLarge");
     }
-    const written = await this.#engine.writer.write(limitBody(body, maxBytes)).catch((err: unknown) => {
-      throw mapStorageError(err);
-    });
+    // The S3 layer already computed the body's MD5 (Content-MD5 check, ETag): not again here.
+    const written = await this.#engine.writer
+      .write(limitBody(body, maxBytes), { md5Hex: () => body.digests().md5Hex })
+      .catch((err: unknown) => {
+        throw mapStorageError(err);
+      });
     this.#onWrite?.(written);
     // Only valid after the body iterated to the end without throwing (payload hash, trailer, MD5).
     const digests = body.digests();
