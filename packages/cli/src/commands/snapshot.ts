@@ -202,6 +202,8 @@ export async function snapshotVerifyCommand(ctx: Context, file: string, flags: S
       `  trust: ${r.trust.source}: ${r.trust.explanation}`,
       `  node ${r.manifest.nodeId}, cluster ${r.manifest.clusterId ?? "(none)"}, applied index ${r.manifest.raft.appliedIndex}, created ${r.manifest.createdAt}`,
       `  ${r.manifest.artifacts.length} artifacts, SHA-256 checked${r.encrypted ? " (decrypted with age)" : ""}`,
+      `  schema v${r.schema.snapshot} (this build: v${r.schema.build}${r.schema.migrates ? "; restore migrates it" : ""})`,
+      ...r.warnings.map((w) => `  warning: ${w}`),
     ].join("\n"),
   );
 }
@@ -414,6 +416,7 @@ function describeReport(r: VerifyReport) {
     clusterId: m.clusterId,
     raft: m.raft,
     schemaVersion: m.schemaVersion,
+    schema: r.schema,
     rowCounts: m.rowCounts,
     artifacts: m.artifacts,
     signer: m.signer,
