@@ -18,7 +18,8 @@ import {
   TEST_SECRET_KEY,
 } from "../../packages/s3/src/testing/harness.js";
 import { errorCodeOf, type RawRequest, rawRequest } from "../../packages/s3/src/testing/raw-client.js";
-import { sweepOrphans } from "../../packages/storage/src/index.js";
+import { runGc } from "../../packages/server/src/index.js";
+import { findOrphans } from "../../packages/storage/src/index.js";
 import { type EngineTestBackend, engineBackend } from "../support/engine.js";
 import { presignedPath } from "../support/presign.js";
 
@@ -42,16 +43,27 @@ function manifestState() {
 }
 
 /** Chunk-store objects no manifest row references (what GC's sweep would delete). */
-async function orphans(dryRun = true) {
-  const report = await sweepOrphans({
+async function orphans() {
+  const report = await findOrphans({
     backends: t.backend.engine.backends,
     isKnown: (tag) => t.backend.engine.manifest.hasNameTag(tag),
     graceMs: 0,
     nowMs: Date.now() + 60_000,
-    dryRun,
   });
   expect(report.errors).toEqual([]);
   return report;
+}
+
+/** GC's fenced sweep with no grace period: removes every unknown chunk-store object. */
+async function sweepNow() {
+  const r = await runGc(t.backend.engine, {
+    dryRun: false,
+    graceMs: 24 * 3_600_000,
+    sweepGraceMs: 0,
+    nowMs: Date.now() + 60_000,
+  });
+  expect(r.sweep?.errors).toEqual([]);
+  return r.sweep!;
 }
 
 const wrongCrc = checksumBase64("CRC32", Buffer.from("not the body"));
@@ -195,7 +207,7 @@ describe("bad input commits nothing", () => {
   }
 
   it("a body that fails verification at its end leaves only orphan chunks, which the sweep removes safely", async () => {
-    await orphans(false); // remove what earlier cases left, so the count below is this PUT's
+    await sweepNow(); // remove what earlier cases left, so the count below is this PUT's
     const before = manifestState();
     const fresh = randomBytes(1024 * 1024);
     const res = await rawRequest(t.server.url, {
@@ -211,7 +223,7 @@ describe("bad input commits nothing", () => {
     const found = await orphans();
     expect(found.orphanObjects).toBeGreaterThan(4);
     expect(found.keptReferenced).toBeGreaterThan(4);
-    const swept = await orphans(false);
+    const swept = await sweepNow();
     expect(swept.deletedObjects).toBe(found.orphanObjects);
     expect((await orphans()).orphanObjects).toBe(0);
     expect((await t.backend.peek(BUCKET, "kept"))?.data.equals(body)).toBe(true);

@@ -42,5 +42,12 @@ export {
   type RetryPolicy,
   withRetry,
 } from "./retry.js";
-export { type SweepOptions, type SweepReport, type SweptObject, sweepOrphans } from "./sweep.js";
+export {
+  findOrphans,
+  listOrphans,
+  type SweepCounters,
+  type SweepOptions,
+  type SweepReport,
+  type SweptObject,
+} from "./sweep.js";
 export { FaultBackend } from "./testing/fault-backend.js";

@@ -13,7 +13,6 @@ export interface SweepOptions {
    */
   readonly graceMs: number;
   readonly nowMs: number;
-  readonly dryRun: boolean;
   /** How many orphans the report lists by key (all are counted). Default 1000. */
   readonly reportLimit?: number;
 }
@@ -26,22 +25,26 @@ export interface SweptObject {
   readonly lastModifiedMs: number;
 }
 
-export interface SweepReport {
-  readonly dryRun: boolean;
+/** What a listing saw besides the orphans it yielded. */
+export interface SweepCounters {
   /** Objects listed under chunks/ across all backends. */
   scannedObjects: number;
-  /** Unreferenced and older than the grace period: deleted, or would be with dryRun. */
-  orphanObjects: number;
-  orphanBytes: number;
-  /** Up to reportLimit of them. */
-  readonly orphans: SweptObject[];
-  /** Actually deleted (0 in a dry run). */
-  deletedObjects: number;
-  deletedBytes: number;
   keptReferenced: number;
   keptYoung: number;
   /** Keys under chunks/ that are not chunk keys of ours: never touched. */
   ignoredForeign: number;
+}
+
+export interface SweepReport extends SweepCounters {
+  readonly dryRun: boolean;
+  /** Unreferenced and older than the grace period: deleted, or would be with dryRun. */
+  orphanObjects: number;
+  orphanBytes: number;
+  /** Up to the report limit of them. */
+  readonly orphans: SweptObject[];
+  /** Actually deleted (0 in a dry run). */
+  deletedObjects: number;
+  deletedBytes: number;
   readonly errors: {
     readonly provider: string;
     readonly key?: string;
@@ -53,14 +56,44 @@ export interface SweepReport {
 export const DEFAULT_SWEEP_REPORT_LIMIT = 1000;
 
 /**
- * GC's sweep: list every backend's chunks and remove those the manifest does not reference and
- * that are older than the grace period. A provider that cannot be listed, or an object that
- * cannot be deleted, is recorded in `errors` and the sweep goes on with the rest.
+ * Lists one backend's chunk objects and yields those the manifest does not know that are older
+ * than `cutoffMs` (sweep candidates). Deleting them is the caller's job, and must be fenced
+ * against writers re-uploading the same object (the server's GC sweep does it through the
+ * manifest); this package never deletes an orphan by itself. A listing failure is thrown.
  */
-export async function sweepOrphans(opts: SweepOptions): Promise<SweepReport> {
+export async function* listOrphans(
+  backend: StorageBackend,
+  opts: Pick<SweepOptions, "isKnown"> & { readonly cutoffMs: number },
+  counters: SweepCounters,
+): AsyncGenerator<SweptObject> {
+  const provider = backend.name;
+  for await (const o of backend.list(CHUNK_KEY_PREFIX)) {
+    counters.scannedObjects++;
+    const nameTagHex = parseChunkObjectKey(o.key);
+    if (nameTagHex === null) {
+      counters.ignoredForeign++;
+      continue;
+    }
+    if (o.lastModifiedMs > opts.cutoffMs) {
+      counters.keptYoung++;
+      continue;
+    }
+    if (await opts.isKnown(nameTagHex, provider)) {
+      counters.keptReferenced++;
+      continue;
+    }
+    yield { provider, key: o.key, nameTagHex, sizeBytes: o.sizeBytes, lastModifiedMs: o.lastModifiedMs };
+  }
+}
+
+/**
+ * A dry-run report of every backend's orphans (diagnostics, tests). A provider that cannot be
+ * listed is recorded in `errors` and the others are still listed.
+ */
+export async function findOrphans(opts: SweepOptions): Promise<SweepReport> {
   const limit = opts.reportLimit ?? DEFAULT_SWEEP_REPORT_LIMIT;
   const report: SweepReport = {
-    dryRun: opts.dryRun,
+    dryRun: true,
     scannedObjects: 0,
     orphanObjects: 0,
     orphanBytes: 0,
@@ -74,47 +107,15 @@ export async function sweepOrphans(opts: SweepOptions): Promise<SweepReport> {
   };
   const cutoffMs = opts.nowMs - opts.graceMs;
   for (const backend of opts.backends) {
-    const provider = backend.name;
     try {
-      for await (const o of backend.list(CHUNK_KEY_PREFIX)) {
-        report.scannedObjects++;
-        const nameTagHex = parseChunkObjectKey(o.key);
-        if (nameTagHex === null) {
-          report.ignoredForeign++;
-          continue;
-        }
-        if (o.lastModifiedMs > cutoffMs) {
-          report.keptYoung++;
-          continue;
-        }
-        if (await opts.isKnown(nameTagHex, provider)) {
-          report.keptReferenced++;
-          continue;
-        }
+      for await (const o of listOrphans(backend, { isKnown: opts.isKnown, cutoffMs }, report)) {
         report.orphanObjects++;
         report.orphanBytes += o.sizeBytes;
-        if (report.orphans.length < limit) {
-          report.orphans.push({
-            provider,
-            key: o.key,
-            nameTagHex,
-            sizeBytes: o.sizeBytes,
-            lastModifiedMs: o.lastModifiedMs,
-          });
-        }
-        if (opts.dryRun) continue;
-        try {
-          await backend.delete(o.key);
-          report.deletedObjects++;
-          report.deletedBytes += o.sizeBytes;
-        } catch (raw) {
-          const e = StorageError.from(raw, provider);
-          report.errors.push({ provider, key: o.key, code: e.code, message: e.message });
-        }
+        if (report.orphans.length < limit) report.orphans.push(o);
       }
     } catch (raw) {
-      const e = StorageError.from(raw, provider);
-      report.errors.push({ provider, code: e.code, message: e.message });
+      const e = StorageError.from(raw, backend.name);
+      report.errors.push({ provider: backend.name, code: e.code, message: e.message });
     }
   }
   return report;

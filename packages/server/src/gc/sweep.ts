@@ -18,7 +18,7 @@
  * keeps in-flight uploads from being swept and re-uploaded (hence the 1 h floor by default).
  */
 import type { SweepReport, SweptObject } from "@enigma/storage";
-import { CHUNK_KEY_PREFIX, chunkObjectKey, parseChunkObjectKey, StorageError } from "@enigma/storage";
+import { chunkObjectKey, listOrphans, StorageError } from "@enigma/storage";
 import { proposeOrThrow } from "../engine/committer.js";
 import type { Engine } from "../engine/engine.js";
 import { crashPoint } from "./crash-point.js";
@@ -90,34 +90,14 @@ export async function sweep(
       }
     };
     try {
-      for await (const o of backend.list(CHUNK_KEY_PREFIX)) {
-        report.scannedObjects++;
-        const nameTagHex = parseChunkObjectKey(o.key);
-        if (nameTagHex === null) {
-          report.ignoredForeign++;
-          continue;
-        }
-        if (o.lastModifiedMs > cutoffMs) {
-          report.keptYoung++;
-          continue;
-        }
-        if (engine.manifest.hasNameTag(nameTagHex)) {
-          report.keptReferenced++;
-          continue;
-        }
-        const orphan = {
-          provider,
-          key: o.key,
-          nameTagHex,
-          sizeBytes: o.sizeBytes,
-          lastModifiedMs: o.lastModifiedMs,
-        };
+      const isKnown = (tag: string) => engine.manifest.hasNameTag(tag);
+      for await (const orphan of listOrphans(backend, { isKnown, cutoffMs }, report)) {
         if (opts.dryRun) {
           count(orphan);
           continue;
         }
         batch.push(orphan);
-        tags.add(nameTagHex);
+        tags.add(orphan.nameTagHex);
         if (tags.size >= SWEEP_BATCH_NAME_TAGS) await flush();
       }
       await flush();
