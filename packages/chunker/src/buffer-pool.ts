@@ -2,8 +2,8 @@
  * A bounded free list of ArrayBuffers. Reusing multi-MiB buffers avoids page-faulting fresh
  * memory on every chunk (measured: fresh output buffers halve AES-GCM throughput).
  */
-export class BufferPool {
-  private readonly free: ArrayBuffer[] = [];
+export class BufferPool<B extends ArrayBuffer | SharedArrayBuffer = ArrayBuffer> {
+  private readonly free: B[] = [];
   private readonly limit: number;
 
   constructor(limit: number) {
@@ -11,7 +11,7 @@ export class BufferPool {
   }
 
   /** The smallest free buffer of at least `minBytes`, or null (the caller allocates). */
-  take(minBytes: number): ArrayBuffer | null {
+  take(minBytes: number): B | null {
     let best = -1;
     for (let i = 0; i < this.free.length; i++) {
       const b = this.free[i]!;
@@ -27,7 +27,7 @@ export class BufferPool {
    * it is not larger than the smallest pooled one — which it then replaces, so a pool filled with
    * small buffers cannot block the larger ones every later `take` would otherwise allocate afresh.
    */
-  give(buf: ArrayBuffer): void {
+  give(buf: B): void {
     if (buf.byteLength === 0) return;
     if (this.free.length < this.limit) {
       this.free.push(buf);

@@ -4,7 +4,14 @@ import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import { BufferPool } from "./buffer-pool.js";
 import { ChunkerError } from "./errors.js";
-import type { DoneMessage, FromWorker, JobMessage } from "./worker-protocol.js";
+import {
+  type DoneMessage,
+  type FromWorker,
+  type JobMessage,
+  type Md5FedMessage,
+  type Md5Message,
+  transferable,
+} from "./worker-protocol.js";
 
 /** Upper bound on pool size: sealing is CPU-bound, more threads than cores only add switching. */
 export const SEAL_POOL_MAX_WORKERS = 64;
@@ -19,7 +26,7 @@ export type JobInput = Omit<JobMessage, "kind" | "id">;
 export type Decide = (hash: Buffer) => boolean | Promise<boolean>;
 
 interface Pending {
-  readonly resolve: (done: DoneMessage) => void;
+  readonly resolve: (done: DoneMessage | Md5Message | Md5FedMessage) => void;
   /** Rejects with a ChunkerError, or with whatever `decide` threw (passed through unchanged). */
   readonly reject: (err: unknown) => void;
   readonly decide: Decide | undefined;
@@ -28,7 +35,20 @@ interface Pending {
 interface Slot {
   readonly worker: Worker;
   readonly pending: Map<number, Pending>;
+  /** MD5 lanes open on this worker (streams pinned to it). */
+  lanes: number;
   failed: ChunkerError | null;
+}
+
+/**
+ * A stream's whole-body MD5, a running hash on one worker: the stream feeds it every chunk in
+ * order (`feedMd5`, reading the shared plaintext buffer while another worker may be sealing it)
+ * and `endMd5` returns the digest.
+ */
+export interface Md5Lane {
+  readonly id: number;
+  /** Index of the worker holding the lane. */
+  readonly slot: number;
 }
 
 /**
@@ -63,7 +83,8 @@ export class SealWorkerPool {
    * 4 KiB PUT (external-memory pressure → GCs) and, when freed, left glibc arenas holding the
    * memory. Bounded: at most `2 × size + 4` buffers of each kind stay pooled.
    */
-  readonly plainBuffers: BufferPool;
+  /** Shared with the workers: a chunk's plaintext is read by its seal job and its MD5 lane at once. */
+  readonly plainBuffers: BufferPool<SharedArrayBuffer>;
   readonly sealedBuffers: BufferPool;
   private readonly slots: Slot[] = [];
   private nextId = 1;
@@ -77,11 +98,11 @@ export class SealWorkerPool {
       );
     }
     this.size = size;
-    this.plainBuffers = new BufferPool(2 * size + 4);
+    this.plainBuffers = new BufferPool<SharedArrayBuffer>(2 * size + 4);
     this.sealedBuffers = new BufferPool(2 * size + 4);
     for (let i = 0; i < size; i++) {
       const worker = startWorker();
-      const slot: Slot = { worker, pending: new Map(), failed: null };
+      const slot: Slot = { worker, pending: new Map(), lanes: 0, failed: null };
       worker.unref();
       worker.on("message", (msg: FromWorker) => this.onMessage(slot, msg));
       worker.on("error", (err) => this.fail(slot, ChunkerError.from(err)));
@@ -93,7 +114,11 @@ export class SealWorkerPool {
     }
   }
 
-  /** Runs one job; `decide` is required when `job.ask` is set. Rejects with a ChunkerError or `decide`'s error. */
+  /**
+   * Runs one job on the worker with the fewest outstanding jobs; `decide` is required when
+   * `job.ask` is set. A shared (SharedArrayBuffer) plaintext stays the caller's: reuse it once the
+   * job settled. Rejects with a ChunkerError or `decide`'s error.
+   */
   run(job: JobInput, decide?: Decide): Promise<DoneMessage> {
     if (this.closed) return Promise.reject(new ChunkerError("WorkerFailed", "seal pool is closed"));
     let slot: Slot | undefined;
@@ -101,14 +126,74 @@ export class SealWorkerPool {
       if (s.failed === null && (slot === undefined || s.pending.size < slot.pending.size)) slot = s;
     }
     if (slot === undefined) return Promise.reject(this.slots[0]?.failed);
-    const chosen = slot;
-    const id = this.nextId++;
-    const msg: JobMessage = { kind: "job", id, ...job };
-    const transfer = msg.out !== null ? [msg.plain, msg.out] : [msg.plain];
-    return new Promise<DoneMessage>((resolve, reject) => {
-      if (chosen.pending.size === 0) chosen.worker.ref();
-      chosen.pending.set(id, { resolve, reject, decide });
-      chosen.worker.postMessage(msg, transfer);
+    const msg: JobMessage = { kind: "job", id: this.nextId++, ...job };
+    const transfer = msg.out !== null ? transferable(msg.plain, msg.out) : transferable(msg.plain);
+    return this.post(slot, msg, transfer, decide) as Promise<DoneMessage>;
+  }
+
+  /**
+   * Opens an MD5 lane on the worker with the fewest lanes (then fewest outstanding jobs). Feed it
+   * with `feedMd5`, end it with `endMd5` (also on failure, to free it).
+   */
+  openMd5(): Md5Lane {
+    if (this.closed) throw new ChunkerError("WorkerFailed", "seal pool is closed");
+    let best = -1;
+    for (let i = 0; i < this.slots.length; i++) {
+      const s = this.slots[i]!;
+      if (s.failed !== null) continue;
+      const b = best < 0 ? undefined : this.slots[best]!;
+      if (b === undefined || s.lanes < b.lanes || (s.lanes === b.lanes && s.pending.size < b.pending.size))
+        best = i;
+    }
+    if (best < 0) throw this.slots[0]?.failed ?? new ChunkerError("WorkerFailed", "no seal worker");
+    const lane: Md5Lane = { id: this.nextId++, slot: best };
+    const slot = this.slots[best]!;
+    slot.lanes++;
+    slot.worker.postMessage({ kind: "md5-open", lane: lane.id });
+    return lane;
+  }
+
+  /** Hashes `plain[0, length)` into the lane, after everything fed before; resolves once read. */
+  feedMd5(lane: Md5Lane, plain: SharedArrayBuffer, length: number): Promise<void> {
+    const slot = this.slots[lane.slot]!;
+    if (this.closed) return Promise.reject(new ChunkerError("WorkerFailed", "seal pool is closed"));
+    if (slot.failed) return Promise.reject(slot.failed);
+    const msg = { kind: "md5-feed" as const, id: this.nextId++, lane: lane.id, plain, length };
+    return this.post(slot, msg, []).then(() => {});
+  }
+
+  /**
+   * Ends a lane. With `digest` (after the stream's last job was submitted) resolves with the MD5 of
+   * every byte the lane's jobs carried, in submission order; without, discards it.
+   */
+  endMd5(lane: Md5Lane, digest: true): Promise<Buffer>;
+  endMd5(lane: Md5Lane, digest: false): void;
+  endMd5(lane: Md5Lane, digest: boolean): Promise<Buffer> | undefined {
+    const slot = this.slots[lane.slot]!;
+    slot.lanes = Math.max(0, slot.lanes - 1);
+    if (!digest) {
+      if (!this.closed && slot.failed === null)
+        slot.worker.postMessage({ kind: "md5-end", id: 0, lane: lane.id, reply: false });
+      return undefined;
+    }
+    if (this.closed) return Promise.reject(new ChunkerError("WorkerFailed", "seal pool is closed"));
+    if (slot.failed) return Promise.reject(slot.failed);
+    const msg = { kind: "md5-end" as const, id: this.nextId++, lane: lane.id, reply: true };
+    return (this.post(slot, msg, []) as Promise<Md5Message>).then((m) =>
+      Buffer.from(m.digest.buffer, m.digest.byteOffset, m.digest.byteLength),
+    );
+  }
+
+  private post(
+    slot: Slot,
+    msg: { readonly id: number },
+    transfer: ArrayBuffer[],
+    decide?: Decide,
+  ): Promise<DoneMessage | Md5Message | Md5FedMessage> {
+    return new Promise<DoneMessage | Md5Message | Md5FedMessage>((resolve, reject) => {
+      if (slot.pending.size === 0) slot.worker.ref();
+      slot.pending.set(msg.id, { resolve, reject, decide });
+      slot.worker.postMessage(msg, transfer);
     });
   }
 
@@ -145,7 +230,7 @@ export class SealWorkerPool {
             this.settle(slot, msg.id)?.reject(err);
           },
         );
-    } else if (msg.kind === "done") {
+    } else if (msg.kind === "done" || msg.kind === "md5" || msg.kind === "md5-fed") {
       this.settle(slot, msg.id)?.resolve(msg);
     } else {
       this.settle(slot, msg.id)?.reject(new ChunkerError("WorkerFailed", `seal worker: ${msg.message}`));

@@ -211,6 +211,63 @@ describe("sealStream with a shared pool", () => {
   });
 });
 
+describe("whole-stream MD5 (the S3 ETag)", () => {
+  const pool = new SealWorkerPool(2);
+  afterAll(() => pool.close());
+  const md5 = (b: Uint8Array) => createHash("md5").update(b).digest("hex");
+
+  async function sealWithMd5(data: Buffer, opts: PipelineOptions): Promise<{ md5: string; plain: Buffer }> {
+    let got: string | undefined;
+    const parts: Buffer[] = [];
+    for await (const c of sealStream(splitInto(data, [10_000, 1, 65_537]), {
+      ...opts,
+      md5: (d) => {
+        got = d.toString("hex");
+      },
+    })) {
+      if (c.sealed !== null) parts.push(openSealed(c.sealed, keyFor, c.hash, nameKey));
+      c.release();
+    }
+    if (got === undefined) throw new Error("md5 callback not called");
+    return { md5: got, plain: Buffer.concat(parts) };
+  }
+
+  it.each([
+    ["inline", () => baseOpts({ workers: 0 })],
+    ["private workers", () => baseOpts({ workers: 2 })],
+    ["shared pool", () => baseOpts({ pool })],
+  ])("equals the MD5 of the input, %s (empty, one chunk, many)", async (_name, opts) => {
+    for (const data of [Buffer.alloc(0), pseudoRandomBytes(5_000, 8), mixedData(1024 * 1024, 9)]) {
+      const r = await sealWithMd5(data, opts());
+      expect(r.md5).toBe(md5(data));
+      expect(r.plain.equals(data)).toBe(true);
+    }
+  });
+
+  it("keeps concurrent streams' lanes apart on a shared pool, with dedup asks in between", async () => {
+    const inputs = [1, 2, 3, 4].map((i) => pseudoRandomBytes(400_000 + i * 50_000, 20 + i));
+    let n = 0;
+    // Every other chunk is "known": the worker waits for the decision, the lane must not care.
+    const isKnown = async () => n++ % 2 === 0;
+    const results = await Promise.all(inputs.map((d) => sealWithMd5(d, baseOpts({ pool, isKnown }))));
+    results.forEach((r, i) => {
+      expect(r.md5).toBe(md5(inputs[i]!));
+    });
+  });
+
+  it("drops the lane of a stream abandoned midway, and the pool keeps serving", async () => {
+    const data = pseudoRandomBytes(900_000, 31);
+    let called = false;
+    for await (const c of sealStream([data], baseOpts({ pool, md5: () => (called = true) }))) {
+      c.release();
+      break;
+    }
+    expect(called).toBe(false);
+    const again = pseudoRandomBytes(300_000, 32);
+    expect((await sealWithMd5(again, baseOpts({ pool }))).md5).toBe(md5(again));
+  });
+});
+
 describe("openSealed failures", async () => {
   const data = pseudoRandomBytes(300_000, 5);
   const chunks = await collect(sealStream([data], baseOpts()));

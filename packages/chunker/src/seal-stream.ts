@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { BufferPool } from "./buffer-pool.js";
 import { ChunkSealer, type SealKeys, sealedAllocBytes, sealedCapacityBytes } from "./chunk-sealer.js";
 import { splitChunks } from "./chunk-stream.js";
@@ -5,7 +6,7 @@ import { createCutter } from "./cutter.js";
 import { ChunkerError } from "./errors.js";
 import { type ChunkingOptions, DEFAULT_CHUNKING } from "./options.js";
 import { chunkNameTag } from "./seal-api.js";
-import { defaultSealWorkers, SealWorkerPool } from "./seal-pool.js";
+import { defaultSealWorkers, type Md5Lane, SealWorkerPool } from "./seal-pool.js";
 
 export interface CompressionOptions {
   /** zstd level (1..19 typical; negative levels are zstd's fast modes). */
@@ -30,6 +31,13 @@ export interface PipelineOptions {
   readonly maxInFlight?: number;
   /** Dedup: chunks for which this returns true are neither compressed nor sealed (`sealed: null`). */
   readonly isKnown?: (hashHex: string) => boolean | Promise<boolean>;
+  /**
+   * Also compute the MD5 of the whole input (the S3 ETag): called with the digest after the input
+   * ended, before the stream finishes. With workers it runs on one of them (the stream's chunks
+   * are then all sealed on that worker, which sees them in order): MD5 is ~450 MB/s and would
+   * otherwise be the largest cost left on the thread reading the network.
+   */
+  readonly md5?: (digest: Buffer) => void;
 }
 
 export interface SealedChunk {
@@ -104,7 +112,9 @@ export async function* sealStream(
   const isKnown = opts.isKnown;
   // Plaintext buffers cycle main → worker → main; sealed buffers cycle consumer → release() → worker.
   // With workers, the pool's buffer pools (shared across streams); inline, per-stream ones.
-  const plainPool = pool?.plainBuffers ?? new BufferPool(maxInFlight + 1);
+  // Pooled streams cut into SharedArrayBuffers (sealed by one worker while another hashes the MD5).
+  const plainPool: BufferPool<ArrayBuffer | SharedArrayBuffer> =
+    pool?.plainBuffers ?? new BufferPool(maxInFlight + 1);
   const sealedPool = pool?.sealedBuffers ?? new BufferPool(maxInFlight + 2);
   const sealer = pool === null ? new ChunkSealer(level) : null;
 
@@ -162,9 +172,13 @@ export async function* sealStream(
 
   const onPool = async (p: SealWorkerPool, view: Buffer, seq: number): Promise<SealedChunk> => {
     const size = view.length;
+    const plain = view.buffer as ArrayBuffer | SharedArrayBuffer;
+    // Fed now, synchronously, so the lane gets the chunks in stream order.
+    const fed = lane !== undefined ? p.feedMd5(lane, plain as SharedArrayBuffer, size) : undefined;
+    fed?.catch(() => {});
     const done = await p.run(
       {
-        plain: view.buffer as ArrayBuffer,
+        plain,
         length: size,
         out: sealedPool.take(sealedCapacityBytes(size)),
         keys,
@@ -174,7 +188,8 @@ export async function* sealStream(
       },
       isKnown === undefined ? undefined : async (hash) => !(await isKnown(hash.toString("hex"))),
     );
-    plainPool.give(done.plain);
+    await fed;
+    plainPool.give(done.plain ?? plain);
     const buf = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
     const sealed = done.sealed === null ? null : Buffer.from(done.sealed, 0, done.sealedLength);
     return makeChunk(
@@ -187,6 +202,11 @@ export async function* sealStream(
       sealed,
     );
   };
+
+  // Whole-input MD5: on the calling thread inline, else on the lane's worker.
+  const md5Done = opts.md5;
+  const md5Here = md5Done !== undefined && pool === null ? createHash("md5") : undefined;
+  let lane: Md5Lane | undefined = md5Done !== undefined && pool !== null ? pool.openMd5() : undefined;
 
   const queue: Settled[] = [];
   const submit = (view: Buffer, seq: number): void => {
@@ -205,21 +225,29 @@ export async function* sealStream(
 
   const take = () => {
     const pooled = plainPool.take(maxBytes);
-    return pooled === null ? Buffer.allocUnsafeSlow(maxBytes) : Buffer.from(pooled);
+    if (pooled !== null) return Buffer.from(pooled);
+    return pool === null ? Buffer.allocUnsafeSlow(maxBytes) : Buffer.from(new SharedArrayBuffer(maxBytes));
   };
   let seq = 0;
   try {
     for await (const view of splitChunks(source, cutter, take)) {
+      md5Here?.update(view);
       submit(view, seq++);
       // Hand over finished chunks early (lets uploads start); block once maxInFlight are cut ahead.
       while (queue.length > 0 && (queue.length >= maxInFlight || queue[0]!.done)) {
         yield await queue.shift()!.promise;
       }
     }
+    // The lane's worker replies after the stream's last job: ask now, collect after the chunks.
+    const md5Digest = lane !== undefined ? pool!.endMd5(lane, true) : undefined;
+    lane = undefined;
+    md5Digest?.catch(() => {});
     while (queue.length > 0) yield await queue.shift()!.promise;
+    if (md5Done !== undefined) md5Done(md5Here !== undefined ? md5Here.digest() : await md5Digest!);
   } finally {
     // On early exit or error, let outstanding jobs settle so nothing rejects unobserved.
     await Promise.allSettled(queue.map((e) => e.promise));
+    if (lane !== undefined) pool?.endMd5(lane, false);
     if (ownPool) await pool.close();
   }
 }

@@ -2,12 +2,19 @@
  * Seal worker entry: digests, compresses and seals chunks sent by SealWorkerPool.
  * Runs under tsx (`--import tsx`) when started from TypeScript sources.
  */
+import { createHash, type Hash } from "node:crypto";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { parentPort } from "node:worker_threads";
 import { type ChunkDigests, ChunkSealer, sealedAllocBytes, sealedCapacityBytes } from "./chunk-sealer.js";
 import { chunkNameTag } from "./seal-api.js";
-import { detachedCopy, type FromWorker, type JobMessage, type ToWorker } from "./worker-protocol.js";
+import {
+  detachedCopy,
+  type FromWorker,
+  type JobMessage,
+  type ToWorker,
+  transferable,
+} from "./worker-protocol.js";
 
 const port = parentPort;
 if (port === null) throw new Error("seal-worker must run in a worker thread");
@@ -44,6 +51,8 @@ function noteSealed(bytes: number): void {
 
 const sealers = new Map<number | null, ChunkSealer>();
 const awaitingDecision = new Map<number, { job: JobMessage; digests: ChunkDigests }>();
+/** Open MD5 lanes: one running hash per stream that asked for its whole-body MD5 here. */
+const md5Lanes = new Map<number, Hash>();
 
 function sealerFor(level: number | null): ChunkSealer {
   let sealer = sealers.get(level);
@@ -64,13 +73,13 @@ function finish(job: JobMessage, digests: ChunkDigests, seal: boolean): void {
   const base = {
     kind: "done" as const,
     id: job.id,
-    plain: job.plain,
+    plain: job.plain instanceof SharedArrayBuffer ? null : job.plain,
     hash: detachedCopy(digests.hash),
     sha3: digests.sha3 ? detachedCopy(digests.sha3) : null,
   };
   if (!seal) {
     const nameTag = detachedCopy(chunkNameTag(job.keys.nameKey, digests.hash));
-    post({ ...base, nameTag, compressed: false, sealed: null, sealedLength: 0 }, [job.plain]);
+    post({ ...base, nameTag, compressed: false, sealed: null, sealedLength: 0 }, transferable(job.plain));
     return;
   }
   // Always seal into a buffer we own outright (allocUnsafeSlow, never the shared Buffer pool), so
@@ -91,13 +100,26 @@ function finish(job: JobMessage, digests: ChunkDigests, seal: boolean): void {
       sealed: out.buffer,
       sealedLength: r.sealed.length,
     },
-    [job.plain, out.buffer],
+    transferable(job.plain, out.buffer),
   );
 }
 
 port.on("message", (msg: ToWorker) => {
   try {
-    if (msg.kind === "job") {
+    if (msg.kind === "md5-open") {
+      md5Lanes.set(msg.lane, createHash("md5"));
+    } else if (msg.kind === "md5-end") {
+      const lane = md5Lanes.get(msg.lane);
+      md5Lanes.delete(msg.lane);
+      if (!msg.reply) return;
+      if (lane === undefined) throw new Error(`seal-worker: no MD5 lane ${msg.lane}`);
+      post({ kind: "md5", id: msg.id, digest: detachedCopy(lane.digest()) });
+    } else if (msg.kind === "md5-feed") {
+      const lane = md5Lanes.get(msg.lane);
+      if (lane === undefined) throw new Error(`seal-worker: no MD5 lane ${msg.lane}`);
+      lane.update(new Uint8Array(msg.plain, 0, msg.length));
+      post({ kind: "md5-fed", id: msg.id });
+    } else if (msg.kind === "job") {
       const digests = sealerFor(msg.compressionLevel).digest(
         new Uint8Array(msg.plain, 0, msg.length),
         msg.sha3,
@@ -115,6 +137,7 @@ port.on("message", (msg: ToWorker) => {
       finish(waiting.job, waiting.digests, msg.seal);
     }
   } catch (err) {
-    post({ kind: "failed", id: msg.id, message: err instanceof Error ? err.message : String(err) });
+    const message = err instanceof Error ? err.message : String(err);
+    if (msg.kind !== "md5-open") post({ kind: "failed", id: msg.id, message });
   }
 });

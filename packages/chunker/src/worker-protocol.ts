@@ -8,8 +8,12 @@ import type { SealKeys } from "./chunk-sealer.js";
 export interface JobMessage {
   readonly kind: "job";
   readonly id: number;
-  /** Owns the chunk's bytes at [0, length); transferred. */
-  readonly plain: ArrayBuffer;
+  /**
+   * The chunk's bytes at [0, length). A SharedArrayBuffer (what the pool's streams use) is shared,
+   * not moved: the pool owns it and reuses it once every job reading it replied. A plain
+   * ArrayBuffer is transferred and comes back with `done`.
+   */
+  readonly plain: ArrayBuffer | SharedArrayBuffer;
   readonly length: number;
   /** A recycled sealed-output buffer (transferred), or null for the worker to allocate one. */
   readonly out: ArrayBuffer | null;
@@ -20,13 +24,39 @@ export interface JobMessage {
   readonly ask: boolean;
 }
 
+/** Opens an MD5 lane (a running hash of one stream's bytes) on this worker. */
+export interface Md5OpenMessage {
+  readonly kind: "md5-open";
+  readonly lane: number;
+}
+
+/**
+ * Feeds a lane the next piece of its stream (messages to one worker arrive in order, so the lane
+ * sees the stream's bytes in order); the worker replies `md5-fed` with `id` once it read them.
+ */
+export interface Md5FeedMessage {
+  readonly kind: "md5-feed";
+  readonly id: number;
+  readonly lane: number;
+  readonly plain: SharedArrayBuffer;
+  readonly length: number;
+}
+
+/** Ends a lane: the worker replies `md5` with job id `id` (or drops it silently when `reply` is false). */
+export interface Md5EndMessage {
+  readonly kind: "md5-end";
+  readonly id: number;
+  readonly lane: number;
+  readonly reply: boolean;
+}
+
 export interface DecideMessage {
   readonly kind: "decide";
   readonly id: number;
   readonly seal: boolean;
 }
 
-export type ToWorker = JobMessage | DecideMessage;
+export type ToWorker = JobMessage | DecideMessage | Md5OpenMessage | Md5FeedMessage | Md5EndMessage;
 
 export interface DigestedMessage {
   readonly kind: "digested";
@@ -37,7 +67,8 @@ export interface DigestedMessage {
 export interface DoneMessage {
   readonly kind: "done";
   readonly id: number;
-  readonly plain: ArrayBuffer;
+  /** The job's plaintext buffer when it was transferred; null when it was shared. */
+  readonly plain: ArrayBuffer | null;
   readonly hash: Uint8Array;
   readonly sha3: Uint8Array | null;
   readonly nameTag: Uint8Array;
@@ -53,7 +84,25 @@ export interface FailedMessage {
   readonly message: string;
 }
 
-export type FromWorker = DigestedMessage | DoneMessage | FailedMessage;
+/** The digest of a lane ended by `md5-end`. */
+export interface Md5Message {
+  readonly kind: "md5";
+  readonly id: number;
+  readonly digest: Uint8Array;
+}
+
+/** A `md5-feed` was hashed; its buffer may be reused. */
+export interface Md5FedMessage {
+  readonly kind: "md5-fed";
+  readonly id: number;
+}
+
+export type FromWorker = DigestedMessage | DoneMessage | FailedMessage | Md5Message | Md5FedMessage;
+
+/** The buffers among `bufs` that must be transferred (SharedArrayBuffers are shared instead). */
+export function transferable(...bufs: (ArrayBuffer | SharedArrayBuffer)[]): ArrayBuffer[] {
+  return bufs.filter((b): b is ArrayBuffer => !(b instanceof SharedArrayBuffer));
+}
 
 /** Copies a (possibly pool-backed) small Buffer so cloning it does not clone an 8 KiB slab. */
 export function detachedCopy(bytes: Uint8Array): Uint8Array {

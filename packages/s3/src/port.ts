@@ -82,8 +82,16 @@ export interface WriteResult {
 export interface RequestBody extends AsyncIterable<Buffer> {
   /** Plaintext length the client declared (Content-Length or x-amz-decoded-content-length). */
   readonly declaredLengthBytes: number | undefined;
-  /** Valid only after iteration completed without throwing; throws otherwise. */
+  /** Valid only after iteration completed without throwing (and a delegated MD5 was completed); throws otherwise. */
   digests(): BodyDigests;
+  /**
+   * Optional: the consumer computes the body's MD5 itself (e.g. on a worker thread that sees every
+   * byte anyway) instead of the body hashing it on the thread reading the socket. Call before
+   * iterating. After iterating to the end, call the returned function with the MD5: it checks
+   * Content-MD5 (throwing BadDigest, which also becomes the body's failure) and completes
+   * `digests()`.
+   */
+  delegateMd5?(): (md5: Uint8Array) => void;
 }
 
 export interface BodyDigests {

@@ -4,6 +4,7 @@ import { backupStream } from "../backup/backup-stream.js";
 import { readFd } from "../backup/fd-reader.js";
 import type { Context } from "../context.js";
 import { CliError, ExitCode } from "../exit-codes.js";
+import { tuneHeapForStreaming } from "../heap-tuning.js";
 
 export interface BackupFlags {
   readonly stdin?: boolean;
@@ -16,6 +17,7 @@ export async function backupCommand(
   flags: BackupFlags,
   signal: AbortSignal,
 ) {
+  tuneHeapForStreaming();
   const engine = await ctx.engine();
   if (flags.stdin) {
     if (path) throw new CliError(ExitCode.Usage, "give either PATH or --stdin, not both");

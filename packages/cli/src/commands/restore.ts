@@ -2,6 +2,7 @@ import { formatBytes } from "@enigma/server";
 import { listBackupFiles, restoreDirectory, restoreStream } from "../backup/restore.js";
 import type { Context } from "../context.js";
 import { CliError, ExitCode } from "../exit-codes.js";
+import { tuneHeapForStreaming } from "../heap-tuning.js";
 import { table } from "../output.js";
 
 export interface RestoreFlags {
@@ -17,6 +18,7 @@ export async function restoreCommand(
   flags: RestoreFlags,
   signal: AbortSignal,
 ) {
+  tuneHeapForStreaming();
   const engine = await ctx.engine();
   const select = {
     ...(flags.path ? { pathPrefix: flags.path } : {}),

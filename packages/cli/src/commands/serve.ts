@@ -13,6 +13,7 @@ import { loadConfig, startNode, toSettings } from "@enigma/server";
 import pino from "pino";
 import pretty from "pino-pretty";
 import { type Context, keyProviderFailure } from "../context.js";
+import { tuneHeapForStreaming } from "../heap-tuning.js";
 
 export const DEV_PASSPHRASE_FILE = ".passphrase";
 const DEFAULT_ACCESS_KEY = "enigma-admin";
@@ -69,6 +70,7 @@ export interface ServeFlags {
 }
 
 export async function serveCommand(ctx: Context, flags: ServeFlags, signal: AbortSignal): Promise<void> {
+  tuneHeapForStreaming();
   const env = process.env;
   const dir = resolve(flags.dataDir || ctx.globals.configDir || env.ENIGMA_CONFIG_DIR || "data");
   mkdirSync(dir, { recursive: true, mode: 0o700 });

@@ -42,6 +42,9 @@ export class VerifiedBody implements RequestBody {
   started = false;
   private result: BodyDigests | undefined;
   private iterated = false;
+  /** Set by `delegateMd5`: the consumer supplies the MD5; `partial` waits for it. */
+  private md5Delegated = false;
+  private partial: Omit<BodyDigests, "md5Hex"> | undefined;
 
   constructor(
     private readonly source: AsyncIterable<Buffer>,
@@ -54,6 +57,21 @@ export class VerifiedBody implements RequestBody {
     if (this.result === undefined)
       throw new Error("RequestBody.digests() called before the body was fully read");
     return this.result;
+  }
+
+  delegateMd5(): (md5: Uint8Array) => void {
+    if (this.iterated) throw new Error("RequestBody.delegateMd5() must be called before iterating");
+    this.md5Delegated = true;
+    return (md5) => {
+      if (this.partial === undefined)
+        throw new Error("RequestBody: the delegated MD5 was supplied before the body was fully read");
+      const digest = Buffer.from(md5.buffer, md5.byteOffset, md5.byteLength);
+      if (this.expect.contentMd5 !== undefined && !digest.equals(this.expect.contentMd5)) {
+        this.failure = new S3Error("BadDigest");
+        throw this.failure;
+      }
+      this.result = { ...this.partial, md5Hex: digest.toString("hex") };
+    };
   }
 
   [Symbol.asyncIterator](): AsyncIterator<Buffer> {
@@ -83,7 +101,7 @@ export class VerifiedBody implements RequestBody {
       decoder = new AwsChunkedDecoder(undefined, true);
       data = decoder.decode(this.source);
     }
-    const md5 = createHash("md5");
+    const md5 = this.md5Delegated ? undefined : createHash("md5");
     const sha256: Hash | undefined = e.mode.kind === "sha256" ? createHash("sha256") : undefined;
     const hashers = new Map<ChecksumAlgorithm, ChecksumHasher>();
     for (const algorithm of [e.headerChecksum?.algorithm, e.trailerChecksum, e.computeChecksum]) {
@@ -97,7 +115,7 @@ export class VerifiedBody implements RequestBody {
       if (e.declaredLengthBytes !== undefined && sizeBytes > e.declaredLengthBytes) {
         throw new S3Error("IncompleteBody", "The body is longer than the declared length.");
       }
-      md5.update(piece);
+      md5?.update(piece);
       sha256?.update(piece);
       for (const hasher of hashers.values()) hasher.update(piece);
       yield piece;
@@ -108,8 +126,9 @@ export class VerifiedBody implements RequestBody {
     if (sha256 !== undefined && e.mode.kind === "sha256" && sha256.digest("hex") !== e.mode.hex) {
       throw new S3Error("XAmzContentSHA256Mismatch");
     }
-    const md5Digest = md5.digest();
-    if (e.contentMd5 !== undefined && !md5Digest.equals(e.contentMd5)) throw new S3Error("BadDigest");
+    const md5Digest = md5?.digest();
+    if (md5Digest !== undefined && e.contentMd5 !== undefined && !md5Digest.equals(e.contentMd5))
+      throw new S3Error("BadDigest");
     const computed = new Map<ChecksumAlgorithm, string>();
     for (const [algorithm, hasher] of hashers) computed.set(algorithm, hasher.digest().toString("base64"));
     const checksums: Checksums = {};
@@ -140,7 +159,8 @@ export class VerifiedBody implements RequestBody {
     if (e.computeChecksum !== undefined && checksums[e.computeChecksum] === undefined) {
       checksums[e.computeChecksum] = computed.get(e.computeChecksum)!;
     }
-    this.result = { sizeBytes, md5Hex: md5Digest.toString("hex"), checksums };
+    if (md5Digest === undefined) this.partial = { sizeBytes, checksums };
+    else this.result = { sizeBytes, md5Hex: md5Digest.toString("hex"), checksums };
   }
 }
 

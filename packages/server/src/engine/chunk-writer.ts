@@ -6,7 +6,6 @@
  * ordered, concurrent uploads. It returns only after every upload finished, so the caller can
  * then propose the command that makes the chunks live (ARCHITECTURE §3 step 4).
  */
-import { createHash } from "node:crypto";
 import type { SealedChunk, SealWorkerPool } from "@enigma/chunker";
 import type { ChunkRef, Manifest } from "@enigma/manifest";
 import type { Distributor } from "@enigma/storage";
@@ -51,17 +50,13 @@ export interface WriteOptions {
   /** Called in stream order once each chunk is durable. Awaited: it applies backpressure. */
   readonly onChunk?: (chunk: WrittenChunk, seq: number) => void | Promise<void>;
   readonly signal?: AbortSignal;
-  /**
-   * The MD5 (hex) of the same bytes, computed by the caller (the S3 layer's body digests), read
-   * once the source ended; without it the writer computes the MD5 itself.
-   */
-  readonly md5Hex?: () => string;
 }
 
 export interface WriteResult {
   readonly chunks: readonly ChunkRef[];
   readonly sha3: readonly (Buffer | undefined)[];
   readonly size: number;
+  /** MD5 of the bytes written (the S3 ETag), computed by the pipeline (on a seal worker when there are). */
   readonly md5Hex: string;
   readonly uploadedChunks: number;
   readonly uploadedBytes: number;
@@ -91,11 +86,10 @@ export class ChunkWriter {
   }
 
   async write(source: AsyncIterable<Uint8Array>, opts: WriteOptions = {}): Promise<WriteResult> {
-    const md5 = opts.md5Hex === undefined ? createHash("md5") : undefined;
     let size = 0;
+    let md5Hex: string | undefined;
     async function* tap(): AsyncIterable<Uint8Array> {
       for await (const buf of source) {
-        md5?.update(buf);
         size += buf.length;
         yield buf;
       }
@@ -130,6 +124,9 @@ export class ChunkWriter {
       sha3: opts.sha3 ?? false,
       ...(this.#pool ? { pool: this.#pool } : { workers: 0 }),
       isKnown,
+      md5: (digest) => {
+        md5Hex = digest.toString("hex");
+      },
     });
     try {
       for await (const c of stream) {
@@ -176,11 +173,12 @@ export class ChunkWriter {
       await Promise.allSettled(window);
       throw err;
     }
+    if (md5Hex === undefined) throw new Error("chunk writer invariant: the pipeline ended without an MD5");
     return {
       chunks,
       sha3: sha3s,
       size,
-      md5Hex: md5 === undefined ? opts.md5Hex!() : md5.digest("hex"),
+      md5Hex,
       uploadedChunks,
       uploadedBytes,
       dedupedChunks,

@@ -44,6 +44,7 @@ export async function* sealSmallOrStream(
   }
   if (ended) {
     if (heldBytes > 0) yield await sealOne(Buffer.concat(held, heldBytes), opts);
+    else opts.md5?.(createHash("md5").digest());
     return;
   }
   async function* rest(): AsyncGenerator<Uint8Array> {
@@ -65,6 +66,7 @@ async function sealOne(plain: Buffer, opts: PipelineOptions): Promise<SealedChun
   const hashHex = hash.toString("hex");
   const sha3 = opts.sha3 === true ? createHash("sha3-256").update(plain).digest() : undefined;
   const nameTag = chunkNameTag(opts.nameKey, hash);
+  opts.md5?.(createHash("md5").update(plain).digest());
   const known = opts.isKnown !== undefined && (await opts.isKnown(hashHex));
   const sealed = known
     ? null

@@ -413,15 +413,19 @@ export class EngineObjectService implements ObjectService {
     if (body.declaredLengthBytes !== undefined && body.declaredLengthBytes > maxBytes) {
       throw new ServiceError("EntityTooLarge");
     }
-    // The S3 layer already computed the body's MD5 (Content-MD5 check, ETag): not again here.
-    const written = await this.#engine.writer
-      .write(limitBody(body, maxBytes), { md5Hex: () => body.digests().md5Hex })
-      .catch((err: unknown) => {
-        throw mapStorageError(err);
-      });
+    // The pipeline computes the MD5 (ETag) on a seal worker, which sees every byte anyway; the S3
+    // layer then checks Content-MD5 against it. A body that cannot delegate hashes it itself.
+    const completeMd5 = body.delegateMd5?.();
+    const written = await this.#engine.writer.write(limitBody(body, maxBytes)).catch((err: unknown) => {
+      throw mapStorageError(err);
+    });
+    // Nothing is committed yet: a Content-MD5 mismatch (BadDigest) leaves only unreferenced chunks.
+    completeMd5?.(Buffer.from(written.md5Hex, "hex"));
     this.#onWrite?.(written);
     // Only valid after the body iterated to the end without throwing (payload hash, trailer, MD5).
     const digests = body.digests();
+    if (completeMd5 === undefined && digests.md5Hex !== written.md5Hex)
+      throw new Error("object service invariant: body and pipeline MD5 differ");
     return { ...written, checksums: digests.checksums };
   }
 }
