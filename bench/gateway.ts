@@ -1,7 +1,7 @@
 /**
  * Gateway data path: PUT and GET of one large object through one node (local backend, encryption
- * on) vs a plain node:http server that streams SHA-256 + AES-256-GCM over the same bytes; peak RSS
- * of the node during the PUT.
+ * on) vs a plain node:http server that streams SHA-256 + AES-256-GCM over the same bytes, best of
+ * 2–3 interleaved rounds each; peak RSS of the node during one large PUT.
  */
 import { createCipheriv, createHash, randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -85,15 +85,32 @@ export async function runGatewayBench(opts: { quick: boolean; log: (s: string) =
     };
     const rf: Target = { ...gw, port: ref.port };
     await createBucket(gw, "bench");
-    const refPut = await timed(objectBytes, () =>
-      put(rf, "/bench/ref", uniqueStream(objectBytes, 1), objectBytes),
-    );
-    const gwPut = await timed(objectBytes, async () => {
-      const status = await put(gw, "/bench/big", uniqueStream(objectBytes, 2), objectBytes);
-      if (status !== 200) throw new Error(`gateway PUT: ${status}`);
-    });
-    const refGet = await timed(objectBytes, () => get(rf, "/bench/ref"));
-    const gwGet = await timed(objectBytes, () => get(gw, "/bench/big"));
+    // Interleaved rounds (reference, then gateway), best of each: the machine is shared and noisy,
+    // and a single sample of either side can land on a busy moment. Every gateway round PUTs new
+    // content (another salt), so nothing deduplicates.
+    const rounds = opts.quick ? 2 : 3;
+    let refPut = 0;
+    let gwPut = 0;
+    let refGet = 0;
+    let gwGet = 0;
+    for (let round = 0; round < rounds; round++) {
+      const r = await timed(objectBytes, () =>
+        put(rf, "/bench/ref", uniqueStream(objectBytes, 1), objectBytes),
+      );
+      const g = await timed(objectBytes, async () => {
+        const status = await put(gw, "/bench/big", uniqueStream(objectBytes, 100 + round), objectBytes);
+        if (status !== 200) throw new Error(`gateway PUT: ${status}`);
+      });
+      const rg = await timed(objectBytes, () => get(rf, "/bench/ref"));
+      const gg = await timed(objectBytes, () => get(gw, "/bench/big"));
+      opts.log(
+        `  round ${round + 1}/${rounds}: PUT ${g.toFixed(0)} vs ${r.toFixed(0)} MB/s, GET ${gg.toFixed(0)} vs ${rg.toFixed(0)} MB/s`,
+      );
+      refPut = Math.max(refPut, r);
+      gwPut = Math.max(gwPut, g);
+      refGet = Math.max(refGet, rg);
+      gwGet = Math.max(gwGet, gg);
+    }
     // Peak RSS over one large PUT, counted from an idle node (the kernel's VmHWM reset first).
     const pid = node.child.pid!;
     const idle = rssBytes(pid);
