@@ -8,6 +8,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { runPipelineBench } from "../packages/chunker/bench/pipeline.bench.js";
+import { tuneHeapForStreaming } from "../packages/chunker/src/heap-tuning.js";
 import type { Figure } from "./figure.js";
 import { runGatewayBench } from "./gateway.js";
 import { runSmallObjectBench } from "./small.js";
@@ -18,6 +19,9 @@ const quick = args.includes("--quick");
 const onlyAt = args.indexOf("--only");
 const only = onlyAt >= 0 ? new Set((args[onlyAt + 1] ?? "").split(",")) : undefined;
 const log = (s: string) => process.stderr.write(`${s}\n`);
+// The heap settings `enigma serve` / `backup` run with (heap-tuning.ts), for the in-process figures
+// (pipeline, and the references, which then get them too).
+tuneHeapForStreaming();
 
 type Suite = { readonly name: string; run(): Promise<Figure[]> };
 

@@ -9,6 +9,7 @@
 import { createCipheriv, createHash, randomBytes, randomFillSync } from "node:crypto";
 import { pathToFileURL } from "node:url";
 import { createCutter, FastCdcCutter } from "../src/cutter.js";
+import { tuneHeapForStreaming } from "../src/heap-tuning.js";
 import { resolveChunking } from "../src/options.js";
 import { chunkNameTag, SEAL_OVERHEAD_BYTES, sealChunk } from "../src/seal-api.js";
 import { defaultSealWorkers, SealWorkerPool } from "../src/seal-pool.js";
@@ -184,6 +185,7 @@ export async function runPipelineBench(opts: PipelineBenchOptions = {}): Promise
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  tuneHeapForStreaming(); // as in the processes that run the pipeline (enigma serve, backup)
   const args = process.argv.slice(2);
   const mibAt = args.indexOf("--mib");
   const mib = mibAt >= 0 ? Number(args[mibAt + 1]) : undefined;

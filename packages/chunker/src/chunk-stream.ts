@@ -1,3 +1,4 @@
+import { copyInto } from "./copy.js";
 import { type Cutter, createCutter } from "./cutter.js";
 import type { ChunkingOptions } from "./options.js";
 
@@ -19,7 +20,7 @@ export async function* splitChunks(
       const cut = cutter.findCut(piece, start);
       const end = cut < 0 ? piece.length : cut;
       if (cur === null) cur = take();
-      cur.set(piece.subarray(start, end), fill);
+      copyInto(cur, piece.subarray(start, end), fill);
       fill += end - start;
       start = end;
       if (cut >= 0) {

@@ -1,3 +1,4 @@
+import { copyInto } from "./copy.js";
 import { GEAR } from "./gear.js";
 import { type GearScanner, gearScanner, WINDOW_BYTES, WINDOW_OFFSET } from "./gear-wasm.js";
 import { type ChunkingOptions, type ChunkingParams, resolveChunking } from "./options.js";
@@ -100,7 +101,7 @@ export class FastCdcCutter implements Cutter {
     while (i < end) {
       const len = Math.min(end - i, WINDOW_BYTES);
       // One memcpy into the instance's window: cheap next to hashing the bytes.
-      w.bytes.set(data.subarray(i, i + len), WINDOW_OFFSET);
+      copyInto(w.bytes, data.subarray(i, i + len), WINDOW_OFFSET);
       const r = w.scan(WINDOW_OFFSET, WINDOW_OFFSET + len, fp, mask);
       if (r >= 0) return i + (r - WINDOW_OFFSET);
       fp = w.lastFp();

@@ -114,7 +114,7 @@ function moduleBytes(): Uint8Array {
 
 export interface GearScanner {
   /** The instance's memory as bytes (re-read after nothing: the memory never grows). */
-  readonly bytes: Uint8Array;
+  readonly bytes: Buffer;
   readonly scan: (p: number, end: number, fp: number, mask: number) => number;
   /** The fingerprint left by the last scan that returned -1. */
   lastFp(): number;
@@ -140,6 +140,6 @@ export function gearScanner(): GearScanner | null {
   const view = new DataView(buffer);
   for (let i = 0; i < 256; i++) view.setInt32(GEAR_OFFSET + 4 * i, GEAR[i]!, true);
   const i32 = new Int32Array(buffer, FP_SLOT, 1);
-  cached = { bytes: new Uint8Array(buffer), scan: exports.scan, lastFp: () => i32[0]! };
+  cached = { bytes: Buffer.from(buffer), scan: exports.scan, lastFp: () => i32[0]! };
   return cached;
 }

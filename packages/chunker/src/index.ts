@@ -4,6 +4,7 @@ export { createCutter, FastCdcCutter, FixedCutter, NORMALIZATION_LEVEL } from ".
 export type { ChunkerErrorCode } from "./errors.js";
 export { ChunkerError } from "./errors.js";
 export { GEAR, GEAR_SEED } from "./gear.js";
+export { HEAP_GROWING_PERCENT, operatorSetHeapGrowing, tuneHeapForStreaming } from "./heap-tuning.js";
 export type { OpenSealedOptions } from "./open-sealed.js";
 export { openSealed } from "./open-sealed.js";
 export type { ChunkingOptions, ChunkingParams } from "./options.js";

@@ -1,4 +1,5 @@
 import { createCipheriv, randomFillSync } from "node:crypto";
+import { copyInto } from "./copy.js";
 import {
   FLAG_COMPRESSED,
   SEAL_OVERHEAD_BYTES,
@@ -51,7 +52,7 @@ export function sealInto(input: SealIntoInput, out: Buffer): Buffer {
   let off = SEALED_HEADER_BYTES;
   for (let p = 0; p < payload.length; p += SEAL_SLICE_BYTES) {
     const part = cipher.update(payload.subarray(p, Math.min(payload.length, p + SEAL_SLICE_BYTES)));
-    buf.set(part, off);
+    copyInto(buf, part, off);
     off += part.length;
   }
   const fin = cipher.final();

@@ -1,10 +1,10 @@
+import { tuneHeapForStreaming } from "@enigma/chunker";
 import { formatBytes } from "@enigma/server";
 import { backupDirectory } from "../backup/backup-dir.js";
 import { backupStream } from "../backup/backup-stream.js";
 import { readFd } from "../backup/fd-reader.js";
 import type { Context } from "../context.js";
 import { CliError, ExitCode } from "../exit-codes.js";
-import { tuneHeapForStreaming } from "../heap-tuning.js";
 
 export interface BackupFlags {
   readonly stdin?: boolean;

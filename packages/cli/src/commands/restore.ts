@@ -1,8 +1,8 @@
+import { tuneHeapForStreaming } from "@enigma/chunker";
 import { formatBytes } from "@enigma/server";
 import { listBackupFiles, restoreDirectory, restoreStream } from "../backup/restore.js";
 import type { Context } from "../context.js";
 import { CliError, ExitCode } from "../exit-codes.js";
-import { tuneHeapForStreaming } from "../heap-tuning.js";
 import { table } from "../output.js";
 
 export interface RestoreFlags {

@@ -8,12 +8,12 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
+import { tuneHeapForStreaming } from "@enigma/chunker";
 import { createKeystore } from "@enigma/crypto";
 import { loadConfig, startNode, toSettings } from "@enigma/server";
 import pino from "pino";
 import pretty from "pino-pretty";
 import { type Context, keyProviderFailure } from "../context.js";
-import { tuneHeapForStreaming } from "../heap-tuning.js";
 
 export const DEV_PASSPHRASE_FILE = ".passphrase";
 const DEFAULT_ACCESS_KEY = "enigma-admin";
