@@ -5,6 +5,8 @@ export type { ChunkerErrorCode } from "./errors.js";
 export { ChunkerError } from "./errors.js";
 export { GEAR, GEAR_SEED } from "./gear.js";
 export { HEAP_GROWING_PERCENT, operatorSetHeapGrowing, tuneHeapForStreaming } from "./heap-tuning.js";
+export type { OpenIntoOptions } from "./open-into.js";
+export { OPEN_SLICE_BYTES, openSealedInto, sealedBlobBound } from "./open-into.js";
 export type { OpenSealedOptions } from "./open-sealed.js";
 export { openSealed } from "./open-sealed.js";
 export type { ChunkingOptions, ChunkingParams } from "./options.js";

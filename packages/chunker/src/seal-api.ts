@@ -2,7 +2,9 @@
 export {
   chunkNameTag,
   FLAG_COMPRESSED,
+  GCM_TAG_BYTES,
   openChunk,
+  parseSealedHeader,
   SEAL_OVERHEAD_BYTES,
   SEALED_HEADER_BYTES,
   SEALED_MAGIC,

@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
+import { finished, pipeline } from "node:stream/promises";
 import type { VerifiedBody } from "./http/request-body.js";
 import type { QueryParams } from "./http/request-target.js";
-import type { ObjectService, ReadConsistency } from "./port.js";
+import type { LeasedBuffer, ObjectService, ReadConsistency } from "./port.js";
 import type { Endpoint } from "./router.js";
 import type { HeaderValues } from "./sigv4/canonical.js";
 import { renderXmlDocument, type XmlElement } from "./xml/writer.js";
@@ -56,6 +56,51 @@ export function sendXml(
 export function sendEmpty(ctx: RequestContext, status: number, headers: Record<string, string> = {}): void {
   ctx.res.writeHead(status, { ...headers, "Content-Length": "0" });
   ctx.res.end();
+}
+
+/**
+ * Like `sendStream` for lent buffers: each is released in its write's callback (once the socket
+ * no longer holds it), never earlier; one whose write never completes is not released. Waits
+ * for 'drain' when the response is full, and stops (destroying the response) on an error or
+ * when the client goes away.
+ */
+export async function sendLeased(
+  ctx: RequestContext,
+  status: number,
+  headers: Record<string, string>,
+  body: AsyncIterable<LeasedBuffer>,
+): Promise<void> {
+  const res = ctx.res;
+  res.writeHead(status, headers);
+  try {
+    for await (const lease of body) {
+      if (res.destroyed) throw new Error("response closed");
+      if (!res.write(lease.data, () => lease.release())) await drained(res);
+    }
+    res.end();
+    await finished(res);
+  } catch (err) {
+    res.destroy(err instanceof Error ? err : undefined);
+  }
+}
+
+function drained(res: ServerResponse): Promise<void> {
+  // A write to a destroyed socket returns false and never drains; its 'close' may be past.
+  if (res.destroyed || !res.socket || res.socket.destroyed) {
+    return Promise.reject(new Error("response closed"));
+  }
+  return new Promise((resolve, reject) => {
+    const done = (err?: Error) => {
+      res.off("drain", onDrain);
+      res.off("close", onClose);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onDrain = () => done();
+    const onClose = () => done(new Error("response closed"));
+    res.on("drain", onDrain);
+    res.on("close", onClose);
+  });
 }
 
 /**

@@ -129,6 +129,18 @@ export interface ObjectHandle {
   info: ObjectInfo;
   /** The whole object, or only the chunks overlapping `range`, trimmed to it. */
   read(range?: ByteRange): AsyncIterable<Buffer>;
+  /**
+   * Optional; GET bodies use it when present. Like `read`, but each buffer is lent: the consumer
+   * calls `release()` once nothing reads `data` any more (for a socket, in the write's callback),
+   * and the service may then reuse that memory for a later chunk. A lease never released is simply
+   * not reused.
+   */
+  readLeased?(range?: ByteRange): AsyncIterable<LeasedBuffer>;
+}
+
+export interface LeasedBuffer {
+  readonly data: Buffer;
+  release(): void;
 }
 
 export interface ObjectRef {

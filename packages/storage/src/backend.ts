@@ -27,6 +27,14 @@ export interface StorageBackend {
   put(key: string, data: Uint8Array, opts?: OpOptions): Promise<void>;
   /** Returns the whole object. Throws StorageError("NotFound") when absent. */
   get(key: string, opts?: OpOptions): Promise<Buffer>;
+  /**
+   * Optional `get` into a caller's buffer (the local backend has it; callers fall back to `get`):
+   * reads the whole object into `alloc(sizeBytes)` (which may return a longer buffer, or throw to
+   * refuse the size) and resolves with the view holding exactly the object. The buffer belongs to
+   * the backend until the promise settles; after a rejection (a timeout included, when the read
+   * may still be running) the caller must not reuse it.
+   */
+  getInto?(key: string, alloc: (sizeBytes: number) => Buffer, opts?: OpOptions): Promise<Buffer>;
   /** Removes `key`. Idempotent: deleting an absent key succeeds. */
   delete(key: string, opts?: OpOptions): Promise<void>;
   exists(key: string, opts?: OpOptions): Promise<boolean>;

@@ -55,6 +55,14 @@ export type DistributorEvent =
 /** Returns false or throws when a downloaded blob is not the chunk (e.g. AES-GCM tag mismatch). */
 export type VerifyBlob = (blob: Buffer) => boolean | undefined | Promise<boolean | undefined>;
 
+export interface GetChunkOptions {
+  /**
+   * Read into buffers from `alloc` on backends that can (`StorageBackend.getInto`); the others
+   * return a fresh buffer. A buffer whose read was rejected (timeout) must not be reused.
+   */
+  readonly alloc?: (sizeBytes: number) => Buffer;
+}
+
 export interface ChunkListing {
   readonly provider: string;
   readonly key: string;
@@ -196,7 +204,12 @@ export class Distributor {
    * Reads a chunk from the first recorded location that returns a blob passing `verify`, trying
    * providers that failed recently last. Every skipped replica is reported through onEvent.
    */
-  async getChunk(nameTagHex: string, locations: readonly string[], verify?: VerifyBlob): Promise<Buffer> {
+  async getChunk(
+    nameTagHex: string,
+    locations: readonly string[],
+    verify?: VerifyBlob,
+    opts: GetChunkOptions = {},
+  ): Promise<Buffer> {
     const key = chunkObjectKey(nameTagHex);
     const now = this.nowMs();
     const healthy = (n: string) => (this.unhealthyUntilMs.get(n) ?? 0) <= now;
@@ -217,7 +230,8 @@ export class Distributor {
       }
       let blob: Buffer;
       try {
-        blob = await backend.get(key);
+        blob =
+          opts.alloc && backend.getInto ? await backend.getInto(key, opts.alloc) : await backend.get(key);
       } catch (raw) {
         const error = StorageError.from(raw, name);
         failures.push(error);

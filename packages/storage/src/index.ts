@@ -15,6 +15,7 @@ export {
   type DistributorEvent,
   type DistributorOptions,
   type DistributorProvider,
+  type GetChunkOptions,
   type ProviderStatus,
   probeProvider,
   type VerifyBlob,

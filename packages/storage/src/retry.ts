@@ -159,6 +159,12 @@ export function withRetry(
     list: (prefix) => list(prefix),
     test: () => run("test", "test", policy.requestTimeoutMs, (o) => backend.test(o)),
   };
+  if (backend.getInto) {
+    const getInto = backend.getInto.bind(backend);
+    // Each attempt asks `alloc` again: a timed-out attempt may still be writing into its buffer.
+    wrapped.getInto = (key, alloc) =>
+      run("get", `get ${key}`, policy.transferTimeoutMs, (o) => getInto(key, alloc, o));
+  }
   if (backend.close) {
     const close = backend.close.bind(backend);
     return { ...wrapped, close };

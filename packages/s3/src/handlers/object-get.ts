@@ -1,5 +1,5 @@
 import { checksumHeaderName } from "../checksums/hasher.js";
-import { type RequestContext, sendStream } from "../context.js";
+import { type RequestContext, sendLeased, sendStream } from "../context.js";
 import { S3Error } from "../errors.js";
 import { evaluateReadConditions } from "../http/conditions.js";
 import { httpDate, metadataHeaders, quoteEtag } from "../http/headers.js";
@@ -103,7 +103,9 @@ export async function getObject(ctx: RequestContext): Promise<void> {
   checkPartNumber(ctx, handle.info);
   const range = parseRangeHeader(ctx.header("range"), handle.info.sizeBytes);
   const headers = objectHeaders(ctx, handle.info, range);
-  await sendStream(ctx, range === undefined ? 200 : 206, headers, handle.read(range));
+  const status = range === undefined ? 200 : 206;
+  if (handle.readLeased) await sendLeased(ctx, status, headers, handle.readLeased(range));
+  else await sendStream(ctx, status, headers, handle.read(range));
 }
 
 export async function headObject(ctx: RequestContext): Promise<void> {

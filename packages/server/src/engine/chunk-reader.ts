@@ -2,8 +2,15 @@
  * Chunk list → plaintext stream: fetch (any replica, falling back on error or a blob that fails
  * verification) → open (name tag, AES-GCM) → decompress → verify SHA-256. A bad chunk is an error
  * naming it, never wrong bytes. Fetches run ahead by a bounded prefetch window.
+ *
+ * Memory: a backend that can read into a caller's buffer (`getInto`, the local backend) reads the
+ * sealed blob into a buffer from here, and the blob is decrypted over itself, so an uncompressed
+ * chunk costs one buffer from disk to client. `read` hands each buffer to its consumer for good;
+ * `readLeased` lends them and takes them back on `release()`, so a long read recycles a few
+ * buffers instead of allocating one per chunk (fresh multi-MiB buffers page-fault and, counted as
+ * external memory, drive the isolate's mark-compacts).
  */
-import { openSealed } from "@enigma/chunker";
+import { openSealedInto, sealedBlobBound } from "@enigma/chunker";
 import type { ChunkRef } from "@enigma/manifest";
 import type { Distributor } from "@enigma/storage";
 import type { Keyring } from "./keys.js";
@@ -13,38 +20,174 @@ export type ReadableChunk = Pick<ChunkRef, "hash" | "size" | "nameTag" | "locati
 
 export const DEFAULT_PREFETCH_CHUNKS = 2;
 
+/** Pooled buffers are allocated in whole MiB (small ones in powers of two) so later chunks fit. */
+const MiB = 1 << 20;
+function roundedSize(bytes: number): number {
+  if (bytes >= MiB) return Math.ceil(bytes / MiB) * MiB;
+  return Math.max(4096, 2 ** Math.ceil(Math.log2(Math.max(1, bytes))));
+}
+
+/**
+ * Buffers for reading chunks. `take` hands out a buffer no one else holds; `give` returns one
+ * `take` handed out (anything else is ignored), keeping at most `maxIdle` idle ones (a full pool
+ * keeps the larger). Whoever calls `give` promises nothing reads or writes the buffer any more.
+ */
+export class ChunkBufferPool {
+  readonly #idle: ArrayBuffer[] = [];
+  /** Every buffer this pool allocated and has not taken back (so `give` is safe to repeat). */
+  readonly #lent = new WeakSet<ArrayBuffer>();
+  readonly #maxIdle: number;
+  readonly #pooling: boolean;
+  /** Buffers allocated (not reused) by `take`; for tests and metrics. */
+  allocated = 0;
+
+  /** `maxIdle` 0: every `take` allocates and `give` only forgets (buffers handed off for good). */
+  constructor(maxIdle: number) {
+    this.#maxIdle = maxIdle;
+    this.#pooling = maxIdle > 0;
+  }
+
+  get idle(): number {
+    return this.#idle.length;
+  }
+
+  take(bytes: number): Buffer {
+    let best = -1;
+    for (let i = 0; i < this.#idle.length; i++) {
+      const len = this.#idle[i]!.byteLength;
+      if (len >= bytes && (best < 0 || len < this.#idle[best]!.byteLength)) best = i;
+    }
+    let ab: ArrayBuffer;
+    if (best >= 0) {
+      ab = this.#idle[best]!;
+      this.#idle.splice(best, 1);
+    } else {
+      const fresh = Buffer.allocUnsafeSlow(this.#pooling ? roundedSize(bytes) : bytes);
+      ab = fresh.buffer as ArrayBuffer;
+      this.allocated++;
+    }
+    this.#lent.add(ab);
+    return Buffer.from(ab, 0, ab.byteLength);
+  }
+
+  /** Whether `buf` lies in a buffer this pool has lent out (so its holder may overwrite it). */
+  lent(buf: Uint8Array): boolean {
+    return this.#lent.has(buf.buffer as ArrayBuffer);
+  }
+
+  give(buf: Uint8Array): void {
+    const ab = buf.buffer as ArrayBuffer;
+    if (!this.#lent.has(ab)) return;
+    this.#lent.delete(ab);
+    if (!this.#pooling) return;
+    if (this.#idle.length < this.#maxIdle) {
+      this.#idle.push(ab);
+      return;
+    }
+    let smallest = 0;
+    for (let i = 1; i < this.#idle.length; i++) {
+      if (this.#idle[i]!.byteLength < this.#idle[smallest]!.byteLength) smallest = i;
+    }
+    if (this.#idle[smallest]!.byteLength < ab.byteLength) this.#idle[smallest] = ab;
+  }
+}
+
+/** A chunk's plaintext in a lent buffer: call `release()` once nothing reads `data` any more. */
+export interface LeasedChunk {
+  readonly data: Buffer;
+  release(): void;
+}
+
+export interface ReadOptions {
+  /** Inclusive start, exclusive end, in bytes of the concatenation of the chunks. */
+  readonly range?: { readonly start: number; readonly end: number };
+  readonly prefetch?: number;
+}
+
 export class ChunkReader {
   readonly #distributor: Distributor;
-  readonly #keyring: Keyring;
+  readonly #keyring: Pick<Keyring, "keyFor" | "nameKey">;
 
-  constructor(distributor: Distributor, keyring: Keyring) {
+  constructor(distributor: Distributor, keyring: Pick<Keyring, "keyFor" | "nameKey">) {
     this.#distributor = distributor;
     this.#keyring = keyring;
   }
 
-  /** One chunk's verified plaintext. */
-  async readChunk(ref: ReadableChunk): Promise<Buffer> {
+  /**
+   * One chunk's verified plaintext. With `pool`, the result lies in a buffer taken from it (give
+   * it back with `pool.give(result)` when done); without, the caller owns the result.
+   */
+  async readChunk(ref: ReadableChunk, pool?: ChunkBufferPool): Promise<Buffer> {
+    const buffers = pool ?? new ChunkBufferPool(0);
     const expected = Buffer.from(ref.hash, "hex");
+    const bound = sealedBlobBound();
+    const label = ref.hash.slice(0, 16);
+    const alloc = (bytes: number): Buffer => {
+      if (bytes > bound) {
+        throw new RangeError(`chunk ${label}: sealed blob of ${bytes} bytes exceeds the ${bound}-byte bound`);
+      }
+      return buffers.take(bytes);
+    };
+    const open = (blob: Buffer): Buffer => {
+      // Decrypt over the blob only when it lies in our own buffer; a backend's `get` may return
+      // memory it keeps (the memory backend copies today, but nothing promises that).
+      const inPlace = buffers.lent(blob);
+      try {
+        const plain = openSealedInto(
+          blob,
+          (id) => this.#keyring.keyFor(id),
+          expected,
+          this.#keyring.nameKey,
+          {
+            inPlace,
+            alloc: (n) => buffers.take(n),
+          },
+        );
+        if (plain.buffer !== blob.buffer) buffers.give(blob);
+        return plain;
+      } catch (err) {
+        buffers.give(blob);
+        throw err;
+      }
+    };
     let opened: Buffer | undefined;
-    const blob = await this.#distributor.getChunk(ref.nameTag, ref.locations, (candidate: Buffer) => {
-      // Verification failure makes the distributor try the next replica.
-      opened = openSealed(candidate, (id) => this.#keyring.keyFor(id), expected, this.#keyring.nameKey);
-      return true;
-    });
-    return opened ?? openSealed(blob, (id) => this.#keyring.keyFor(id), expected, this.#keyring.nameKey);
+    const blob = await this.#distributor.getChunk(
+      ref.nameTag,
+      ref.locations,
+      (candidate: Buffer) => {
+        // Verification failure makes the distributor try the next replica.
+        opened = open(candidate);
+        return true;
+      },
+      { alloc },
+    );
+    return opened ?? open(blob);
   }
 
   /**
-   * Streams the plaintext of `refs` in order; with `range` (inclusive start, exclusive end, in bytes
-   * of the concatenation) only the chunks overlapping it are fetched.
+   * Streams the plaintext of `refs` in order; with `range` only the chunks overlapping it are
+   * fetched. The consumer owns every yielded buffer (it may keep it).
    */
-  async *read(
+  async *read(refs: readonly ReadableChunk[], opts: ReadOptions = {}): AsyncIterable<Buffer> {
+    for await (const lease of this.#leases(refs, opts, undefined)) yield lease.data;
+  }
+
+  /**
+   * Like `read`, but each chunk comes in a buffer lent from a pool private to this call (at most
+   * prefetch + 2 idle buffers): call `release()` once nothing reads `data` any more (for a
+   * socket, after its write callback); a chunk not released is simply not reused. Ending the
+   * iteration early is fine.
+   */
+  readLeased(refs: readonly ReadableChunk[], opts: ReadOptions = {}): AsyncIterable<LeasedChunk> {
+    const prefetch = Math.max(1, opts.prefetch ?? DEFAULT_PREFETCH_CHUNKS);
+    return this.#leases(refs, opts, new ChunkBufferPool(prefetch + 2));
+  }
+
+  async *#leases(
     refs: readonly ReadableChunk[],
-    opts: {
-      readonly range?: { readonly start: number; readonly end: number };
-      readonly prefetch?: number;
-    } = {},
-  ): AsyncIterable<Buffer> {
+    opts: ReadOptions,
+    pool: ChunkBufferPool | undefined,
+  ): AsyncIterable<LeasedChunk> {
     const prefetch = Math.max(1, opts.prefetch ?? DEFAULT_PREFETCH_CHUNKS);
     const start = opts.range?.start ?? 0;
     const end = opts.range?.end ?? Number.POSITIVE_INFINITY;
@@ -61,20 +204,34 @@ export class ChunkReader {
     let next = 0;
     const fill = () => {
       while (inflight.length < prefetch && next < wanted.length) {
-        const p = this.readChunk(wanted[next]!.ref);
+        const p = this.readChunk(wanted[next]!.ref, pool);
         p.catch(() => {});
         inflight.push(p);
         next++;
       }
     };
+    const noop = () => {};
     try {
       for (const w of wanted) {
         fill();
         const buf = await inflight.shift()!;
-        yield w.from === 0 && w.to === buf.length ? buf : buf.subarray(w.from, w.to);
+        const data = w.from === 0 && w.to === buf.length ? buf : buf.subarray(w.from, w.to);
+        let released = false;
+        yield {
+          data,
+          release: pool
+            ? () => {
+                if (released) return;
+                released = true;
+                pool.give(buf);
+              }
+            : noop,
+        };
       }
     } finally {
-      await Promise.allSettled(inflight);
+      // Chunks fetched ahead and never yielded go back to the pool once their reads settle.
+      const rest = await Promise.allSettled(inflight);
+      if (pool) for (const r of rest) if (r.status === "fulfilled") pool.give(r.value);
     }
   }
 }

@@ -20,7 +20,7 @@ import { RaftNodeError, readTls } from "@enigma/raft-node";
 import { Distributor, type DistributorEvent, type StorageBackend } from "@enigma/storage";
 import { RemoteCommitter } from "../cluster/remote-committer.js";
 import type { EnigmaSettings } from "../config/index.js";
-import { ChunkReader, type ReadableChunk } from "./chunk-reader.js";
+import { type ChunkBufferPool, ChunkReader, type ReadableChunk } from "./chunk-reader.js";
 import { ChunkWriter } from "./chunk-writer.js";
 import { CommandRefused, type Committer, LocalCommitter } from "./committer.js";
 import {
@@ -194,15 +194,15 @@ class KeySyncingChunkReader extends ChunkReader {
     this.#keyring = keyring;
   }
 
-  override async readChunk(ref: ReadableChunk): Promise<Buffer> {
+  override async readChunk(ref: ReadableChunk, pool?: ChunkBufferPool): Promise<Buffer> {
     try {
-      return await super.readChunk(ref);
+      return await super.readChunk(ref, pool);
     } catch (err) {
       if (!isUnknownKey(err)) throw err;
       this.#keyring.refresh();
       if (this.#keyring.pendingIds().length === 0) throw err;
       await this.#keyring.sync();
-      return super.readChunk(ref);
+      return super.readChunk(ref, pool);
     }
   }
 }

@@ -126,15 +126,13 @@ export class EngineObjectService implements ObjectService {
     const obj = this.#m.getObject(input.bucket, input.key);
     if (!obj) throw new ServiceError("NoSuchKey");
     const reader = this.#engine.reader;
+    const opts = (range?: ByteRange) =>
+      range ? { range: { start: range.start, end: range.endInclusive + 1 } } : {};
     return {
       info: toObjectInfo(obj),
-      read: (range?: ByteRange) =>
-        mapStorageErrors(
-          reader.read(
-            obj.chunks,
-            range ? { range: { start: range.start, end: range.endInclusive + 1 } } : {},
-          ),
-        ),
+      read: (range?: ByteRange) => mapStorageErrors(reader.read(obj.chunks, opts(range))),
+      // The HTTP layer releases each buffer in its socket write's callback; the reader recycles it.
+      readLeased: (range?: ByteRange) => mapStorageErrors(reader.readLeased(obj.chunks, opts(range))),
     };
   }
 
@@ -550,7 +548,7 @@ function mapStorageError(err: unknown): unknown {
   return err;
 }
 
-async function* mapStorageErrors(src: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
+async function* mapStorageErrors<T>(src: AsyncIterable<T>): AsyncIterable<T> {
   try {
     yield* src;
   } catch (err) {

@@ -130,6 +130,52 @@ export class LocalBackend implements StorageBackend {
     }
   }
 
+  /**
+   * `get` into the caller's buffer: one open, fstat and (usually) one read of the whole file, with
+   * no fresh file-sized buffer per call. Objects are replaced by rename, so the open file keeps
+   * the size fstat reported; a file that still ends early is an error, never a short blob.
+   */
+  async getInto(key: string, alloc: (sizeBytes: number) => Buffer, opts?: OpOptions): Promise<Buffer> {
+    const file = this.pathOf(key);
+    let handle: fsp.FileHandle | undefined;
+    let size: number;
+    try {
+      opts?.signal?.throwIfAborted();
+      handle = await fsp.open(file, "r");
+      const st = await handle.stat();
+      if (!st.isFile()) throw new StorageError("NotFound", this.name, `get ${key}: no such object`);
+      size = st.size;
+    } catch (err) {
+      await handle?.close().catch(() => {});
+      if (errnoCode(err) === "EISDIR")
+        throw new StorageError("NotFound", this.name, `get ${key}: no such object`);
+      throw mapFsError(err, this.name, `get ${key}`);
+    }
+    try {
+      // alloc's own refusal (a size above the caller's bound) propagates unchanged.
+      const buf = alloc(size);
+      if (buf.length < size) throw new RangeError(`get ${key}: alloc returned ${buf.length} < ${size} bytes`);
+      const view = buf.subarray(0, size);
+      let off = 0;
+      while (off < size) {
+        let n: number;
+        try {
+          opts?.signal?.throwIfAborted();
+          ({ bytesRead: n } = await handle.read(view, off, size - off, off));
+        } catch (err) {
+          throw mapFsError(err, this.name, `get ${key}`);
+        }
+        if (n === 0) {
+          throw new StorageError("Internal", this.name, `get ${key}: file ended at ${off} of ${size} bytes`);
+        }
+        off += n;
+      }
+      return view;
+    } finally {
+      await handle.close().catch(() => {});
+    }
+  }
+
   async exists(key: string, opts?: OpOptions): Promise<boolean> {
     const file = this.pathOf(key);
     opts?.signal?.throwIfAborted();
