@@ -1,4 +1,5 @@
 import { createDecipheriv, createHash, timingSafeEqual } from "node:crypto";
+import { copyInto } from "./copy.js";
 import { ChunkerError, chunkLabel } from "./errors.js";
 import { CHUNK_MAX_LIMIT_BYTES } from "./options.js";
 import {
@@ -172,12 +173,15 @@ export function openSealedInto(
     for (let p = SEALED_HEADER_BYTES; p < tagAt; p += OPEN_SLICE_BYTES) {
       const part = decipher.update(b.subarray(p, Math.min(tagAt, p + OPEN_SLICE_BYTES)));
       sha?.update(part);
-      w += part.copy(out, w);
+      // One memcpy, also into a SharedArrayBuffer (Buffer#copy is word-by-word there).
+      copyInto(out, part, w);
+      w += part.length;
     }
     const last = decipher.final();
     if (last.length > 0) {
       sha?.update(last);
-      w += last.copy(out, w);
+      copyInto(out, last, w);
+      w += last.length;
     }
     if (w !== outAt + payloadBytes) throw new Error(`decrypted ${w - outAt} of ${payloadBytes} bytes`);
   } catch (err) {

@@ -4,12 +4,18 @@ import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import { BufferPool } from "./buffer-pool.js";
 import { ChunkerError } from "./errors.js";
+import { openSealedInto, sealedBlobBound } from "./open-into.js";
+import { CHUNK_MAX_LIMIT_BYTES } from "./options.js";
+import { parseSealedHeader } from "./seal-api.js";
 import {
   type DoneMessage,
+  detachedCopy,
   type FromWorker,
   type JobMessage,
   type Md5FedMessage,
   type Md5Message,
+  type OpenedMessage,
+  type OpenMessage,
   transferable,
 } from "./worker-protocol.js";
 
@@ -25,8 +31,10 @@ export type JobInput = Omit<JobMessage, "kind" | "id">;
 /** Called with the plaintext SHA-256 when a job was submitted with `ask`; true = seal it. */
 export type Decide = (hash: Buffer) => boolean | Promise<boolean>;
 
+type Reply = DoneMessage | Md5Message | Md5FedMessage | OpenedMessage;
+
 interface Pending {
-  readonly resolve: (done: DoneMessage | Md5Message | Md5FedMessage) => void;
+  readonly resolve: (done: Reply) => void;
   /** Rejects with a ChunkerError, or with whatever `decide` threw (passed through unchanged). */
   readonly reject: (err: unknown) => void;
   readonly decide: Decide | undefined;
@@ -184,13 +192,100 @@ export class SealWorkerPool {
     );
   }
 
+  /** Jobs posted and not yet settled, over all workers (open jobs included). */
+  get outstanding(): number {
+    let n = 0;
+    for (const s of this.slots) n += s.pending.size;
+    return n;
+  }
+
+  /**
+   * `openSealedInto(blob, keyFor, expectedHash, nameKey, { inPlace: true, maxBytes })` on a
+   * worker: same checks in the same order, same ChunkerError codes and messages, and the
+   * plaintext is returned only after the GCM tag and the SHA-256 both checked. `blob` must lie in
+   * a SharedArrayBuffer; it is decrypted over itself, so an uncompressed chunk's plaintext is a
+   * view of it (a compressed one comes back in a fresh buffer).
+   *
+   * The header is parsed and its key id resolved here, on the calling thread (only that one
+   * key's bytes go to the worker, never the keyring); an oversized blob, a malformed header or an
+   * unknown key id fail here, before any job is posted, with openSealedInto's own errors.
+   *
+   * The caller must not touch `blob` until the promise settles. After a rejection with code
+   * WorkerFailed (pool closed, worker died) it must never reuse `blob`'s memory: the worker may
+   * still be writing it.
+   */
+  openSealed(
+    blob: Buffer,
+    keyFor: (keyId: number) => Uint8Array | undefined,
+    expectedHash: Uint8Array,
+    nameKey: Uint8Array,
+    opts: { readonly maxBytes?: number } = {},
+  ): Promise<Buffer> {
+    const maxBytes = opts.maxBytes ?? CHUNK_MAX_LIMIT_BYTES;
+    const shared = blob.buffer;
+    if (!(shared instanceof SharedArrayBuffer)) {
+      return Promise.reject(
+        new ChunkerError("InvalidOptions", "seal pool: open needs a blob in a SharedArrayBuffer"),
+      );
+    }
+    let keyId: number | undefined;
+    let key: Uint8Array | undefined;
+    if (blob.length <= sealedBlobBound(maxBytes)) {
+      try {
+        keyId = parseSealedHeader(blob).keyId;
+        key = keyFor(keyId);
+      } catch {
+        key = undefined;
+      }
+    }
+    if (keyId === undefined || key === undefined) {
+      // Fails on this thread exactly as openSealedInto does (or, should it pass, opens here).
+      try {
+        return Promise.resolve(
+          openSealedInto(blob, keyFor, expectedHash, nameKey, { maxBytes, inPlace: true }),
+        );
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
+    if (this.closed) return Promise.reject(new ChunkerError("WorkerFailed", "seal pool is closed"));
+    const slot = this.pick();
+    if (slot === undefined)
+      return Promise.reject(this.slots[0]?.failed ?? new ChunkerError("WorkerFailed", "no seal worker"));
+    const msg: OpenMessage = {
+      kind: "open",
+      id: this.nextId++,
+      blob: shared,
+      blobOffset: blob.byteOffset,
+      blobLength: blob.length,
+      keyId,
+      // Copies: a view's whole backing store would be cloned (a pooled slab, other keys).
+      key: detachedCopy(key),
+      nameKey: detachedCopy(nameKey),
+      expectedHash: detachedCopy(expectedHash),
+      maxBytes,
+    };
+    return (this.post(slot, msg, []) as Promise<OpenedMessage>).then((r) =>
+      r.plain === null ? Buffer.from(shared, r.offset, r.length) : Buffer.from(r.plain, r.offset, r.length),
+    );
+  }
+
+  /** The live worker with the fewest outstanding jobs. */
+  private pick(): Slot | undefined {
+    let slot: Slot | undefined;
+    for (const s of this.slots) {
+      if (s.failed === null && (slot === undefined || s.pending.size < slot.pending.size)) slot = s;
+    }
+    return slot;
+  }
+
   private post(
     slot: Slot,
     msg: { readonly id: number },
     transfer: ArrayBuffer[],
     decide?: Decide,
-  ): Promise<DoneMessage | Md5Message | Md5FedMessage> {
-    return new Promise<DoneMessage | Md5Message | Md5FedMessage>((resolve, reject) => {
+  ): Promise<Reply> {
+    return new Promise<Reply>((resolve, reject) => {
       if (slot.pending.size === 0) slot.worker.ref();
       slot.pending.set(msg.id, { resolve, reject, decide });
       slot.worker.postMessage(msg, transfer);
@@ -230,8 +325,11 @@ export class SealWorkerPool {
             this.settle(slot, msg.id)?.reject(err);
           },
         );
-    } else if (msg.kind === "done" || msg.kind === "md5" || msg.kind === "md5-fed") {
+    } else if (msg.kind === "done" || msg.kind === "md5" || msg.kind === "md5-fed" || msg.kind === "opened") {
       this.settle(slot, msg.id)?.resolve(msg);
+    } else if (msg.code !== undefined) {
+      // An open job's verdict on the chunk (Corrupt, Mismatch, ...): same code, same message.
+      this.settle(slot, msg.id)?.reject(new ChunkerError(msg.code, msg.message));
     } else {
       this.settle(slot, msg.id)?.reject(new ChunkerError("WorkerFailed", `seal worker: ${msg.message}`));
     }

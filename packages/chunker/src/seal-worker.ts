@@ -7,11 +7,14 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { parentPort } from "node:worker_threads";
 import { type ChunkDigests, ChunkSealer, sealedAllocBytes, sealedCapacityBytes } from "./chunk-sealer.js";
+import { ChunkerError } from "./errors.js";
+import { openSealedInto } from "./open-into.js";
 import { chunkNameTag } from "./seal-api.js";
 import {
   detachedCopy,
   type FromWorker,
   type JobMessage,
+  type OpenMessage,
   type ToWorker,
   transferable,
 } from "./worker-protocol.js";
@@ -104,6 +107,33 @@ function finish(job: JobMessage, digests: ChunkDigests, seal: boolean): void {
   );
 }
 
+/** Memory this thread allocated outright (never the shared Buffer pool), so it can be transferred. */
+const ownedAlloc = (bytes: number): Buffer => Buffer.allocUnsafeSlow(bytes);
+
+/** Opens a chunk in place in the shared blob buffer; replies only after tag and SHA-256 checked. */
+function open(msg: OpenMessage): void {
+  const blob = Buffer.from(msg.blob, msg.blobOffset, msg.blobLength);
+  const plain = openSealedInto(
+    blob,
+    (id) => (id === msg.keyId ? msg.key : undefined),
+    msg.expectedHash,
+    msg.nameKey,
+    { maxBytes: msg.maxBytes, inPlace: true, alloc: ownedAlloc },
+  );
+  noteSealed(msg.blobLength);
+  if (plain.buffer === msg.blob) {
+    post({ kind: "opened", id: msg.id, plain: null, offset: plain.byteOffset, length: plain.length });
+    return;
+  }
+  // A compressed chunk decompressed into memory of this thread: move it to the main thread.
+  const ab = plain.buffer;
+  const whole =
+    ab instanceof ArrayBuffer && plain.byteOffset === 0 && ab.byteLength === plain.length
+      ? ab
+      : (new Uint8Array(plain).buffer as ArrayBuffer);
+  post({ kind: "opened", id: msg.id, plain: whole, offset: 0, length: plain.length }, [whole]);
+}
+
 port.on("message", (msg: ToWorker) => {
   try {
     if (msg.kind === "md5-open") {
@@ -119,6 +149,8 @@ port.on("message", (msg: ToWorker) => {
       if (lane === undefined) throw new Error(`seal-worker: no MD5 lane ${msg.lane}`);
       lane.update(new Uint8Array(msg.plain, 0, msg.length));
       post({ kind: "md5-fed", id: msg.id });
+    } else if (msg.kind === "open") {
+      open(msg);
     } else if (msg.kind === "job") {
       const digests = sealerFor(msg.compressionLevel).digest(
         new Uint8Array(msg.plain, 0, msg.length),
@@ -138,6 +170,9 @@ port.on("message", (msg: ToWorker) => {
     }
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    if (msg.kind !== "md5-open") post({ kind: "failed", id: msg.id, message });
+    if (msg.kind === "open" && err instanceof ChunkerError) {
+      // Corrupt, Mismatch, UnknownKey, TooLarge: the main thread rethrows the same code.
+      post({ kind: "failed", id: msg.id, message, code: err.code });
+    } else if (msg.kind !== "md5-open") post({ kind: "failed", id: msg.id, message });
   }
 });

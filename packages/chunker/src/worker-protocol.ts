@@ -1,4 +1,5 @@
 import type { SealKeys } from "./chunk-sealer.js";
+import type { ChunkerErrorCode } from "./errors.js";
 
 /**
  * Messages between the pool and a seal worker. Plaintext and sealed-output ArrayBuffers are moved
@@ -56,7 +57,32 @@ export interface DecideMessage {
   readonly seal: boolean;
 }
 
-export type ToWorker = JobMessage | DecideMessage | Md5OpenMessage | Md5FeedMessage | Md5EndMessage;
+/**
+ * Opens a sealed chunk (`openSealedInto`) in place: the blob at `blob[blobOffset, +blobLength)` is
+ * decrypted over itself. The main thread parsed the header and resolved its key id to `key` (the
+ * keyring never leaves the main thread). The buffer is shared, not moved: the main thread must
+ * not touch it until the job settles, and after a WorkerFailed settlement never again.
+ */
+export interface OpenMessage {
+  readonly kind: "open";
+  readonly id: number;
+  readonly blob: SharedArrayBuffer;
+  readonly blobOffset: number;
+  readonly blobLength: number;
+  readonly keyId: number;
+  readonly key: Uint8Array;
+  readonly nameKey: Uint8Array;
+  readonly expectedHash: Uint8Array;
+  readonly maxBytes: number;
+}
+
+export type ToWorker =
+  | JobMessage
+  | DecideMessage
+  | Md5OpenMessage
+  | Md5FeedMessage
+  | Md5EndMessage
+  | OpenMessage;
 
 export interface DigestedMessage {
   readonly kind: "digested";
@@ -82,6 +108,23 @@ export interface FailedMessage {
   readonly kind: "failed";
   readonly id: number;
   readonly message: string;
+  /**
+   * Set for `open` jobs that failed with a ChunkerError (Corrupt, Mismatch, UnknownKey, TooLarge):
+   * the pool rethrows that code and message unchanged. Absent: the pool reports WorkerFailed.
+   */
+  readonly code?: ChunkerErrorCode;
+}
+
+/**
+ * An `open` job verified (GCM tag and SHA-256): the plaintext is `blob[offset, offset + length)`
+ * (uncompressed chunks, decrypted in place), or, for a compressed chunk, `plain` (transferred).
+ */
+export interface OpenedMessage {
+  readonly kind: "opened";
+  readonly id: number;
+  readonly plain: ArrayBuffer | null;
+  readonly offset: number;
+  readonly length: number;
 }
 
 /** The digest of a lane ended by `md5-end`. */
@@ -97,7 +140,13 @@ export interface Md5FedMessage {
   readonly id: number;
 }
 
-export type FromWorker = DigestedMessage | DoneMessage | FailedMessage | Md5Message | Md5FedMessage;
+export type FromWorker =
+  | DigestedMessage
+  | DoneMessage
+  | FailedMessage
+  | Md5Message
+  | Md5FedMessage
+  | OpenedMessage;
 
 /** The buffers among `bufs` that must be transferred (SharedArrayBuffers are shared instead). */
 export function transferable(...bufs: (ArrayBuffer | SharedArrayBuffer)[]): ArrayBuffer[] {

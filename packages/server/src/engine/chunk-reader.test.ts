@@ -2,7 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import * as fsp from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
-import type { ChunkerError } from "@enigma/chunker";
+import { type ChunkerError, SealWorkerPool } from "@enigma/chunker";
 import { chunkNameTag, FLAG_COMPRESSED, sealChunk } from "@enigma/crypto";
 import {
   chunkObjectKey,
@@ -14,9 +14,9 @@ import {
   StorageError,
   withRetry,
 } from "@enigma/storage";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import { zstd } from "../../../chunker/src/zstd.js";
-import { ChunkBufferPool, ChunkReader, type ReadableChunk } from "./chunk-reader.js";
+import { ChunkBufferPool, ChunkReader, type LeasedChunk, type ReadableChunk } from "./chunk-reader.js";
 
 const KEY_ID = 1;
 const key = randomBytes(32);
@@ -269,5 +269,153 @@ describe("ChunkReader", () => {
     for (const r of refs as (ReadableChunk & { blob: Buffer })[]) {
       expect((await mem.get(chunkObjectKey(r.nameTag))).equals(r.blob)).toBe(true);
     }
+  });
+});
+
+describe("ChunkReader with seal workers (readLeased opens on workers)", () => {
+  const workers = new SealWorkerPool(1);
+  afterAll(() => workers.close());
+
+  async function setupWorkers(rf = 1) {
+    const s = await setup(rf);
+    const spy = vi.spyOn(workers, "openSealed");
+    spy.mockClear();
+    return { ...s, spy, reader: new ChunkReader(s.d, keyring, { workers }) };
+  }
+
+  async function leased(src: AsyncIterable<LeasedChunk>): Promise<Buffer> {
+    const out: Buffer[] = [];
+    for await (const lease of src) {
+      out.push(Buffer.from(lease.data));
+      lease.release();
+    }
+    return Buffer.concat(out);
+  }
+
+  it("reads multi-chunk objects byte for byte, whole and in ranges, in shared buffers", async () => {
+    const { d, reader, spy } = await setupWorkers();
+    const { refs, whole } = await object(d);
+    const more = [bytes(2_000_000, 21), bytes(700_000, 22), bytes(900_000, 23)];
+    for (const p of more) refs.push(await store(d, p));
+    const all = Buffer.concat([whole, ...more]);
+    const shared = new Set<boolean>();
+    const out: Buffer[] = [];
+    for await (const lease of reader.readLeased(refs)) {
+      shared.add(lease.data.buffer instanceof SharedArrayBuffer);
+      out.push(Buffer.from(lease.data));
+      lease.release();
+    }
+    expect(Buffer.concat(out).equals(all)).toBe(true);
+    expect(shared.has(true)).toBe(true);
+    expect(spy.mock.calls.length).toBeGreaterThan(0); // some chunks did open on the worker
+    const cuts = [0, 1, 299_999, 300_001, 1_660_000, whole.length, whole.length + 2_000_001, all.length - 1];
+    for (const start of cuts) {
+      for (const end of [...cuts, all.length]) {
+        if (end <= start) continue;
+        const part = await leased(reader.readLeased(refs, { range: { start, end } }));
+        expect(part.equals(all.subarray(start, end)), `range ${start}-${end}`).toBe(true);
+      }
+    }
+  });
+
+  it("never hands out a buffer still held (as by a socket write not yet called back)", async () => {
+    const { d, reader } = await setupWorkers();
+    const parts = Array.from({ length: 12 }, (_, i) => bytes(200_000 + i * 1000, 60 + i));
+    const refs: ReadableChunk[] = [];
+    for (const p of parts) refs.push(await store(d, p));
+    const held: { data: Buffer; i: number }[] = [];
+    let i = 0;
+    for await (const lease of reader.readLeased(refs)) {
+      expect(lease.data.equals(parts[i]!)).toBe(true);
+      if (i % 3 === 0) held.push({ data: lease.data, i });
+      else lease.release();
+      i++;
+    }
+    expect(i).toBe(parts.length);
+    for (const h of held) expect(h.data.equals(parts[h.i]!), `held chunk ${h.i}`).toBe(true);
+    expect(new Set(held.map((h) => h.data.buffer)).size).toBe(held.length);
+  });
+
+  it("falls back to another replica when the worker finds one corrupt", async () => {
+    const { d, backends, events, reader, spy } = await setupWorkers(2);
+    const plain = bytes(400_000, 27);
+    const ref = await store(d, plain);
+    const [first] = ref.locations;
+    const firstBackend = backends.find((b) => b.name === first)!;
+    const flipped = Buffer.from(ref.blob);
+    flipped[flipped.length - 100]! ^= 1;
+    await firstBackend.put(chunkObjectKey(ref.nameTag), flipped);
+    events.length = 0;
+    expect((await leased(reader.readLeased([ref]))).equals(plain)).toBe(true);
+    expect(events.map((e) => e.type === "read-fallback" && e.provider)).toEqual([first]);
+    // The corrupt replica was judged by the worker, with the chunk's own error.
+    const verdict = await spy.mock.results[0]!.value.then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(verdict).toMatchObject({
+      code: "Corrupt",
+      message: expect.stringContaining(ref.hash.slice(0, 16)),
+    });
+  });
+
+  it("every replica bad or an unknown key: the chunk's error codes come through the worker", async () => {
+    const { d, backends, reader, spy } = await setupWorkers(2);
+    const plain = bytes(300_000, 28);
+    const ref = await store(d, plain);
+    const k = chunkObjectKey(ref.nameTag);
+    const prefix = ref.hash.slice(0, 16);
+    const other = await store(d, bytes(100_000, 29));
+    for (const [what, bad, code] of [
+      ["tampered", Buffer.concat([ref.blob.subarray(0, -1), Buffer.from([ref.blob.at(-1)! ^ 1])]), "Corrupt"],
+      ["another chunk", other.blob, "Mismatch"],
+    ] as const) {
+      for (const b of backends) await b.put(k, bad);
+      spy.mockClear();
+      const err = await leased(reader.readLeased([ref])).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect((err as StorageError).code, what).toBe("Corrupt");
+      expect((err as Error).message, what).toContain(ref.nameTag);
+      const causes = ((err as Error).cause as AggregateError).errors as StorageError[];
+      expect(causes.map((c) => (c.cause as ChunkerError).code)).toEqual([code, code]);
+      expect(causes.every((c) => (c.cause as Error).message.includes(prefix))).toBe(true);
+      expect(spy.mock.calls.length, what).toBe(2);
+    }
+    for (const b of backends) await b.put(k, ref.blob);
+    const noKey = new ChunkReader(d, { keyFor: () => undefined, nameKey: keyring.nameKey }, { workers });
+    const err = await leased(noKey.readLeased([ref])).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    const causes = ((err as Error).cause as AggregateError).errors as StorageError[];
+    expect(causes.map((c) => (c.cause as ChunkerError).code)).toEqual(["UnknownKey", "UnknownKey"]);
+    // A blob above the bound is refused before it is read, as without workers.
+    const where = backends.find((b) => b.name === ref.locations[0]) as LocalBackend;
+    await fsp.truncate(path.join(where.root, ...k.split("/")), 65 * 1024 * 1024);
+    const big = ref.locations.length === 1 ? ref : { ...ref, locations: [ref.locations[0]!] };
+    await expect(leased(reader.readLeased([big]))).rejects.toThrow(/exceeds the \d+-byte bound/);
+  });
+
+  it("a closed pool: a WorkerFailed error naming the chunk, no hang, the buffer never reused", async () => {
+    const { d } = await setup();
+    const own = new SealWorkerPool(1);
+    const reader = new ChunkReader(d, keyring, { workers: own });
+    const ref = await store(d, bytes(300_000, 30));
+    expect((await leased(reader.readLeased([ref]))).equals(bytes(300_000, 30))).toBe(true);
+    await own.close();
+    const buffers = new ChunkBufferPool(4, { shared: true });
+    const err = await reader.readChunk(ref, buffers).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).toMatchObject({
+      code: "WorkerFailed",
+      message: expect.stringContaining(ref.hash.slice(0, 16)),
+    });
+    // The blob's buffer was dropped, not pooled: a worker may still have been writing it.
+    expect(buffers.idle).toBe(0);
+    await expect(leased(reader.readLeased([ref]))).rejects.toMatchObject({ code: "WorkerFailed" });
   });
 });
