@@ -158,6 +158,26 @@ describe("ChunkReader", () => {
     expect(new Set(held.map((h) => h.data.buffer)).size).toBe(held.length);
   });
 
+  it("leased reads share the reader's buffers: a second read of the same size allocates none", async () => {
+    const { d, reader } = await setup();
+    const parts = Array.from({ length: 8 }, (_, i) => bytes(180_000, 70 + i));
+    const refs: ReadableChunk[] = [];
+    for (const p of parts) refs.push(await store(d, p));
+    const readAll = async () => {
+      const out: Buffer[] = [];
+      for await (const lease of reader.readLeased(refs)) {
+        out.push(Buffer.from(lease.data));
+        lease.release();
+      }
+      return Buffer.concat(out);
+    };
+    expect((await readAll()).equals(Buffer.concat(parts))).toBe(true);
+    const afterFirst = reader.leasedBuffersAllocated;
+    expect(afterFirst).toBeGreaterThan(0);
+    expect((await readAll()).equals(Buffer.concat(parts))).toBe(true);
+    expect(reader.leasedBuffersAllocated).toBe(afterFirst);
+  });
+
   it("a pool lends distinct buffers, reuses given ones, and ignores foreign or repeated gives", () => {
     const pool = new ChunkBufferPool(2);
     const a = pool.take(1000);
