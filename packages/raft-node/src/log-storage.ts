@@ -1,27 +1,18 @@
 /**
  * The durable Raft log, hard state and snapshot record of one node, in its own SQLite database
- * (better-sqlite3, WAL). The core reads it through the `Storage` interface;
+ * (better-sqlite3, WAL, `synchronous=FULL`). The core reads it through the `Storage` interface;
  * the driver writes each `Ready` through `save`, in one transaction (group commit), fsynced before
- * any message that depends on it is sent (Raft §5.1). A Ready that only moves the commit index
- * writes nothing: the commit index is stored with the next write (or on close).
- *
- * Durability: `synchronous=NORMAL` plus an `fdatasync` of the WAL file after each transaction
- * that must be durable. That is what `synchronous=FULL` does at commit, except that this SQLite
- * build syncs with `fsync`, which also flushes the file's times — a journal commit of the file
- * system every time (measured here: 2.4× slower per commit, ~320 vs ~120 µs at the median). The
- * WAL's directory entry is synced once when the file is first synced (SQLite's own first sync
- * would do that), and checkpoints still sync the WAL and the database as in NORMAL mode.
+ * any message that depends on it is sent (Raft §5.1).
  *
  * Reads are served from memory where it is cheap: every term of the log (one number per entry)
  * and a bounded tail of recent entries, which is what the leader replicates from.
  */
-import { closeSync, fdatasyncSync, fstatSync, mkdirSync, openSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import type { ConfState, Entry, EntryType, HardState, NodeId, Snapshot, Storage } from "@enigma/raft";
 import { entrySizeBytes, RaftError } from "@enigma/raft";
 import Database from "better-sqlite3";
 import { RaftNodeError } from "./errors.js";
-import { fsyncPath } from "./snapshot-files.js";
 
 /** Recent entries kept in memory for replication (by `entrySizeBytes`). */
 export const DEFAULT_TAIL_CACHE_BYTES = 32 * 1024 * 1024;
@@ -56,10 +47,7 @@ export class SqliteLogStorage implements Storage {
   #terms: number[] = [0];
   #tail: Entry[] = [];
   #tailBytes = 0;
-  /** The WAL file, opened at the first sync (it exists once the database has been written). */
-  #walFd: number | undefined;
-  /** `#hardState` holds a commit index newer than the stored one (see `save`). */
-  #hardStateDirty = false;
+  #sync: "FULL" | "NORMAL" = "FULL";
   #closed = false;
 
   readonly #select: Database.Statement<[number, number], EntryRow>;
@@ -96,8 +84,7 @@ export class SqliteLogStorage implements Storage {
     try {
       db = new Database(path);
       db.pragma("journal_mode = WAL");
-      // Commits are made durable by `#syncWal` (see the top of the file).
-      db.pragma("synchronous = NORMAL");
+      db.pragma("synchronous = FULL");
       db.exec(`
         CREATE TABLE IF NOT EXISTS entries (
           idx INTEGER NOT NULL PRIMARY KEY, term INTEGER NOT NULL, type INTEGER NOT NULL, data BLOB NOT NULL
@@ -120,10 +107,8 @@ export class SqliteLogStorage implements Storage {
     }
     const s = new SqliteLogStorage(path, db, opts.tailCacheBytes ?? DEFAULT_TAIL_CACHE_BYTES);
     const recorded = s.getMeta("node_id");
-    if (recorded === undefined) {
-      s.setMeta("node_id", String(nodeId));
-      s.#syncWal();
-    } else if (Number(recorded) !== nodeId) {
+    if (recorded === undefined) s.setMeta("node_id", String(nodeId));
+    else if (Number(recorded) !== nodeId) {
       s.close();
       throw new RaftNodeError(
         "InvalidArgument",
@@ -222,21 +207,11 @@ export class SqliteLogStorage implements Storage {
    * which is re-derived after a crash, so the write may skip the fsync.
    */
   save(w: LogWrite, sync: boolean): void {
-    if (!sync && w.snapshot === undefined && w.entries.length === 0) {
-      // Only the commit index moved (every Ready that commits something): keep it in memory and
-      // let it ride along with the next write. No transaction, no WAL frame, no pragma switch on
-      // the commit path; a crash loses at most the latest commit index, which start-up raises to
-      // the state machine's applied index (`raiseCommit`) and the leader re-sends anyway.
-      if (w.hardState !== undefined) {
-        if (w.hardState.term !== this.#hardState.term || w.hardState.vote !== this.#hardState.vote) {
-          throw new Error("raft log invariant: a term or vote change must be synced");
-        }
-        this.#hardState = w.hardState;
-        this.#hardStateDirty = true;
-      }
-      return;
+    const want = sync || w.snapshot !== undefined ? "FULL" : "NORMAL";
+    if (want !== this.#sync) {
+      this.#db.pragma(`synchronous = ${want}`);
+      this.#sync = want;
     }
-    const hardState = w.hardState ?? (this.#hardStateDirty ? this.#hardState : undefined);
     const first = w.entries[0]?.index;
     if (w.snapshot === undefined && first !== undefined) {
       if (first > this.lastIndex() + 1 || first <= this.#snap.metadata.index) {
@@ -254,10 +229,8 @@ export class SqliteLogStorage implements Storage {
         this.#deleteFrom.run(first);
         for (const e of w.entries) this.#insert.run(e.index, e.term, TYPE_CODES[e.type], e.data);
       }
-      if (hardState !== undefined) this.setMeta("hard_state", JSON.stringify(hardState));
+      if (w.hardState !== undefined) this.setMeta("hard_state", JSON.stringify(w.hardState));
     });
-    this.#hardStateDirty = false;
-    if (sync || w.snapshot !== undefined) this.#syncWal();
     if (w.snapshot !== undefined) {
       this.#snap = w.snapshot;
       this.#terms = [w.snapshot.metadata.term];
@@ -283,11 +256,14 @@ export class SqliteLogStorage implements Storage {
         `raft log invariant: snapshot term ${snapshot.metadata.term} != entry term at ${index}`,
       );
     }
+    if (this.#sync !== "FULL") {
+      this.#db.pragma("synchronous = FULL");
+      this.#sync = "FULL";
+    }
     this.#run(() => {
       this.#deleteUpTo.run(index);
       this.#writeSnapshotMeta(snapshot);
     });
-    this.#syncWal();
     const drop = index - this.#snap.metadata.index;
     this.#terms = this.#terms.slice(drop);
     this.#snap = snapshot;
@@ -326,14 +302,7 @@ export class SqliteLogStorage implements Storage {
 
   close(): void {
     if (this.#closed) return;
-    if (this.#hardStateDirty) {
-      // A clean stop keeps the exact commit index.
-      this.setMeta("hard_state", JSON.stringify(this.#hardState));
-      this.#hardStateDirty = false;
-    }
     this.#closed = true;
-    if (this.#walFd !== undefined) closeSync(this.#walFd);
-    this.#walFd = undefined;
     this.#db.close();
   }
 
@@ -370,27 +339,6 @@ export class SqliteLogStorage implements Storage {
     // If the tail no longer ends at lastIndex (it was emptied above), it starts right after the cut.
     while (this.#tailBytes > this.#tailCacheBytes && this.#tail.length > 1) {
       this.#tailBytes -= entrySizeBytes(this.#tail.shift()!);
-    }
-  }
-
-  /** Makes every transaction committed so far durable: fdatasync of the WAL file. */
-  #syncWal(): void {
-    try {
-      if (this.#walFd !== undefined && fstatSync(this.#walFd).nlink === 0) {
-        // Not expected while the connection is open (SQLite removes the WAL on close), but a
-        // sync of an unlinked file would be a silent no-op: reopen.
-        closeSync(this.#walFd);
-        this.#walFd = undefined;
-      }
-      if (this.#walFd === undefined) {
-        this.#walFd = openSync(`${this.path}-wal`, "r");
-        fsyncPath(dirname(this.path));
-      }
-      fdatasyncSync(this.#walFd);
-    } catch (err) {
-      throw new RaftNodeError("Storage", `raft log ${this.path}: sync failed: ${(err as Error).message}`, {
-        cause: err,
-      });
     }
   }
 

@@ -8,7 +8,6 @@
  *                                                      ▼ (setImmediate: everything that arrived
  *   ready loop: persist (one txn, fsync) → send → apply (one txn) → reads → advance    in one turn
  *                                                                                       is one batch)
- * (a leader may send before it persists, a follower applies a turn after sending: `#handleReady`)
  *
  * See packages/raft-node/DESIGN.md.
  */
@@ -167,11 +166,6 @@ export class RaftNode {
   readonly #sendingSnapshots = new Map<string, number>();
   #snapshotting = false;
   #readyScheduled = false;
-  /** The rest of a handed Ready, waiting for the next event-loop turn (see `#handleReady`). */
-  #resume: (() => void) | undefined;
-  /** Term and vote as last written to the log store. */
-  #persistedTerm: number;
-  #persistedVote: NodeId;
   #tickTimer: NodeJS.Timeout | undefined;
   #stopped = false;
   #fatal: unknown;
@@ -192,9 +186,6 @@ export class RaftNode {
     this.#transport = opts.transport;
     this.#confHistory = confHistory;
     this.#applied = opts.stateMachine.appliedIndex();
-    const persisted = storage.initialState().hardState;
-    this.#persistedTerm = persisted.term;
-    this.#persistedVote = persisted.vote;
     const log = this.#log;
     this.#raw = new RawNode({
       id: opts.id,
@@ -513,8 +504,7 @@ export class RaftNode {
 
   #runReady(): void {
     this.#readyScheduled = false;
-    // A Ready is in flight (its persist or apply waits for the next turn): it resumes the loop.
-    if (this.#stopped || this.#resume !== undefined) return;
+    if (this.#stopped) return;
     try {
       this.#issueReads();
       let rounds = 0;
@@ -523,7 +513,7 @@ export class RaftNode {
           this.#scheduleReady();
           return;
         }
-        if (!this.#handleReady(this.#raw.ready())) return;
+        this.#handleReady(this.#raw.ready());
       }
       this.#maybeSnapshot();
     } catch (err) {
@@ -531,103 +521,24 @@ export class RaftNode {
     }
   }
 
-  /**
-   * Handles one Ready: persist → send → apply → reads → advance. Returns false when the rest was
-   * left for the next event-loop turn (`#suspend`), so that the messages just sent are flushed to
-   * the sockets first: grpc-js/http2 write them out only once the thread is free, and
-   * better-sqlite3's fsync and the state machine's apply block the thread.
-   *
-   * - A leader whose Ready changes no term or vote and has nothing to apply sends its messages
-   *   *before* persisting its entries (Raft thesis §10.2.1): followers append and fsync while the
-   *   leader does. (With entries to apply — under concurrent load — its Apps would carry the new
-   *   commit index, and the followers' applies would compete with the leader's on a machine
-   *   running several nodes; that Ready keeps the plain order.) Safe
-   *   because nothing the leader learns meanwhile leaves before this Ready's persist — commits,
-   *   their Apps, applies, answers and read states all come in later Readies, handled only after
-   *   this one — and because the term its messages carry was persisted earlier: if it crashes
-   *   before its own write, it can never lead that term again, so no different entry can take
-   *   those indexes in that term (the core counts the leader's own entries at append, like
-   *   etcd's; the commit just cannot be acted on before it is durable here).
-   * - Otherwise persist first (a vote, an acknowledgement: Raft §5.1) and send. A follower then
-   *   applies committed entries in the next turn, so that its answer to the leader is not held
-   *   behind the state machine's transaction. A leader applies at once: its commit updates then
-   *   reach the followers after its apply, so that on a machine running several nodes their
-   *   applies do not compete with the one its client waits for (measured: the leader's apply
-   *   took 1.1–1.3 ms instead of 0.4–0.5 ms when the followers applied at the same moment).
-   */
-  #handleReady(rd: Ready): boolean {
+  #handleReady(rd: Ready): void {
     const lostLeadership =
       rd.softState !== undefined && this.#role === "leader" && rd.softState.role !== "leader";
     if (rd.softState !== undefined) this.#onSoftState(rd.softState);
 
-    if (
-      rd.messages.length > 0 &&
-      rd.mustSync &&
-      rd.committedEntries.length === 0 &&
-      this.#maySendBeforePersist(rd)
-    ) {
-      this.#send(rd.messages);
-      this.#suspend(() => {
-        this.#persist(rd);
-        this.#finish(rd, lostLeadership);
-      });
-      return false;
-    }
-    this.#persist(rd);
-    this.#send(rd.messages);
-    if (rd.messages.length > 0 && rd.committedEntries.length > 0 && this.#role !== "leader") {
-      this.#suspend(() => this.#finish(rd, lostLeadership));
-      return false;
-    }
-    this.#finish(rd, lostLeadership);
-    return true;
-  }
-
-  /** A leader's Ready that changes neither term nor vote and installs no snapshot. */
-  #maySendBeforePersist(rd: Ready): boolean {
-    if (this.#raw.role !== "leader" || this.#role !== "leader" || rd.snapshot !== undefined) return false;
-    const hs = rd.hardState;
-    return hs === undefined || (hs.term === this.#persistedTerm && hs.vote === this.#persistedVote);
-  }
-
-  /** Runs `rest` of the handed Ready in the next event-loop turn, then resumes the ready loop. */
-  #suspend(rest: () => void): void {
-    this.#resume = rest;
-    setImmediate(() => {
-      this.#resume = undefined;
-      if (this.#stopped) return;
-      try {
-        rest();
-      } catch (err) {
-        this.#die(err);
-        return;
-      }
-      this.#runReady();
-    });
-  }
-
-  // 1. Persist: one transaction; fsynced when term, vote or entries changed (Raft §5.1).
-  #persist(rd: Ready): void {
+    // 1. Persist: one transaction; fsynced when term, vote or entries changed (Raft §5.1).
     this.#storage.save({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot }, rd.mustSync);
-    if (rd.hardState !== undefined) {
-      this.#persistedTerm = rd.hardState.term;
-      this.#persistedVote = rd.hardState.vote;
-    }
     if (rd.snapshot !== undefined) this.#installSnapshot(rd.snapshot);
     this.#learnAddresses(rd.entries);
-  }
 
-  // 2. Send. Snapshots stream on their own; the rest goes in per-peer batches.
-  #send(messages: readonly Message[]): void {
+    // 2. Send. Snapshots stream on their own; the rest goes in per-peer batches.
     const plain: Message[] = [];
-    for (const m of messages) {
+    for (const m of rd.messages) {
       if (m.type === "Snap") this.#sendSnapshot(m);
       else plain.push(m);
     }
     if (plain.length > 0) this.#transport.send(plain);
-  }
 
-  #finish(rd: Ready, lostLeadership: boolean): void {
     // 3. Apply, in one state-machine transaction.
     if (rd.committedEntries.length > 0) this.#apply(rd.committedEntries);
 

@@ -9,12 +9,7 @@ import type { Entry, HardState, Message, ReadState, Snapshot, SoftState } from "
  *    - `entries`: append them, first discarding stored entries at or after `entries[0].index`;
  *    - `hardState`, if present: store it.
  *    Raft §5.1: term and vote must be durable before any message that depends on them leaves,
- *    and entries before they are acknowledged. One exception is allowed (thesis §10.2.1): a
- *    leader's Ready that changes neither term nor vote and carries no snapshot may be sent
- *    *before* it is persisted, so the leader writes in parallel with its followers; the next
- *    `ready()` must still wait for this one's persist and `advance()` (the leader counts its own
- *    entries at append, so a commit it learns meanwhile may rest on them: it must not be acted
- *    on — applied, answered or sent — until they are durable, which the Ready order guarantees).
+ *    and entries before they are acknowledged.
  * 2. **Send** `messages`, in any order, batched as you like; losing some is fine (Raft retries).
  *    A `Snap` message is streamed in chunks; report its outcome with `reportSnapshot`.
  * 3. **Apply** `committedEntries` to the state machine in order (they are durable by now), storing

@@ -4,7 +4,6 @@ import { describeReady } from "../describe.js";
 import { RaftError } from "../errors.js";
 import { MemoryStorage } from "../memory-storage.js";
 import { RawNode } from "../raw-node.js";
-import type { Ready } from "../ready.js";
 import type { ConfState, NodeId } from "../types.js";
 import { EMPTY_CONF_STATE } from "../types.js";
 import { Checker, InvariantViolation } from "./checker.js";
@@ -103,13 +102,6 @@ export function runSimulation(opts: SimOptions): SimResult {
 
 class Simulation {
   private readonly prng: Prng;
-  /**
-   * A stream of its own for the crash between a leader's send and its write (below), so that a
-   * seed's other draws, and hence every run that never takes that crash, stay as they were.
-   */
-  private readonly earlyRng: Prng;
-  /** Per eligible leader Ready, probability of crashing after sending, before persisting. */
-  private readonly earlySendCrashProb: number;
   private readonly params: CoreParams;
   private faults!: FaultParams;
   private nextPhaseAt = 0;
@@ -142,8 +134,6 @@ class Simulation {
 
   constructor(private readonly opts: SimOptions) {
     this.prng = new Prng(opts.seed);
-    this.earlyRng = new Prng((opts.seed ^ 0x5bd1e995) >>> 0);
-    this.earlySendCrashProb = this.earlyRng.pick([0, 0.01, 0.05]);
     this.params = drawCoreParams(this.prng);
     this.network = new SimNetwork(
       this.prng.fork(),
@@ -281,21 +271,6 @@ class Simulation {
     if (this.opts.trace !== undefined) {
       for (const line of describeReady(rd, "")) this.trace(`${n.id} ${line}`);
     }
-    // 0. A leader's Ready that changes no term or vote may be sent before it is persisted (the
-    //    driver does, Raft thesis §10.2.1: followers write while the leader does); the process
-    //    may die in between, losing the write. Commits it learns of come in later Readies.
-    if (faults && this.earlySendCrashProb > 0 && this.maySendBeforePersist(n, rd)) {
-      if (this.earlyRng.chance(this.earlySendCrashProb)) {
-        for (const m of rd.messages) {
-          if (m.type === "App" || m.type === "Heartbeat" || m.type === "Snap")
-            this.checker.onLeaderMessage(m.from, m.term);
-          this.network.send(m, this.now);
-        }
-        this.trace(`${n.id} sent its Ready and crashes before persisting it`);
-        this.crash(n, this.earlyRng.int(4));
-        return;
-      }
-    }
     // 1. Persist: snapshot, entries, hard state.
     if (rd.snapshot !== undefined) {
       this.checker.onSnapshot(n.id, rd.snapshot);
@@ -375,14 +350,6 @@ class Simulation {
         this.crash(n, this.prng.int(4));
       }
     }
-  }
-
-  private maySendBeforePersist(n: SimNode, rd: Ready): boolean {
-    if (n.raw?.role !== "leader" || rd.snapshot !== undefined || !rd.mustSync || rd.messages.length === 0)
-      return false;
-    const hs = rd.hardState;
-    const stored = n.storage.initialState().hardState;
-    return hs === undefined || (hs.term === stored.term && hs.vote === stored.vote);
   }
 
   /** Cuts `id` off from everyone, both ways (replacing any partition). */
