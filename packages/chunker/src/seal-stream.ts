@@ -33,9 +33,9 @@ export interface PipelineOptions {
   readonly isKnown?: (hashHex: string) => boolean | Promise<boolean>;
   /**
    * Also compute the MD5 of the whole input (the S3 ETag): called with the digest after the input
-   * ended, before the stream finishes. With workers it runs on one of them (the stream's chunks
-   * are then all sealed on that worker, which sees them in order): MD5 is ~450 MB/s and would
-   * otherwise be the largest cost left on the thread reading the network.
+   * ended, before the stream finishes. With workers it runs on one worker's MD5 lane, fed every
+   * chunk's shared buffer in stream order while sealing goes to any worker: MD5 is ~450 MB/s and
+   * would otherwise be the largest cost left on the thread reading the network.
    */
   readonly md5?: (digest: Buffer) => void;
 }

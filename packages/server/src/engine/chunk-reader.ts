@@ -307,11 +307,8 @@ export class ChunkReader {
   }
 
   readLeased(refs: readonly ReadableChunk[], opts: ReadOptions = {}): AsyncIterable<LeasedChunk> {
-    const prefetch = Math.max(
-      1,
-      opts.prefetch ?? (this.#workers === undefined ? DEFAULT_PREFETCH_CHUNKS : WORKER_PREFETCH_CHUNKS),
-    );
-    return this.#leases(refs, { ...opts, prefetch }, this.#leasePool);
+    // The lease pool is shared exactly when there are workers: #leases picks the prefetch from it.
+    return this.#leases(refs, opts, this.#leasePool);
   }
 
   #defaultPrefetch(pool: ChunkBufferPool | undefined): number {
