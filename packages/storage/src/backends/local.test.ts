@@ -98,6 +98,17 @@ describe("LocalBackend specifics", () => {
     expect(synced.filter((s) => !s.startsWith(RESERVED_KEY_SEGMENT))).toEqual(["chunks/ab"]);
   });
 
+  it("a directory removed after a put used it is created again by the next put", async () => {
+    const root = await freshRoot();
+    const b = new LocalBackend({ name: "l", root });
+    await b.put("chunks/cd/one", Buffer.from("1"));
+    await b.delete("chunks/cd/one");
+    await fsp.rm(path.join(root, "chunks"), { recursive: true });
+    await b.put("chunks/cd/two", Buffer.alloc(3 * 1024 * 1024, 7));
+    expect((await b.get("chunks/cd/two")).equals(Buffer.alloc(3 * 1024 * 1024, 7))).toBe(true);
+    expect(await fsp.readdir(path.join(root, RESERVED_KEY_SEGMENT))).toEqual([]);
+  });
+
   it("never lists leftover temp files (as after a crash mid-put)", async () => {
     const root = await freshRoot();
     const b = new LocalBackend({ name: "l", root });
