@@ -49,6 +49,20 @@ function expectChunkError(fn: () => unknown, code: ChunkerError["code"], hashPre
 describe.each([0, 2])("sealStream with workers=%i", (workers) => {
   const data = mixedData(1024 * 1024, 11);
 
+  it("leaves the caller's key bytes intact (workers wipe only their own copies)", async () => {
+    const myKey = Buffer.from(key);
+    const myNameKey = Buffer.from(nameKey);
+    const opts = { ...baseOpts({ workers }), dataKey: { keyId: KEY_ID, key: myKey }, nameKey: myNameKey };
+    const chunks = await collect(sealStream(splitInto(data, [50_000]), opts));
+    expect(chunks.length).toBeGreaterThan(2);
+    expect(myKey.equals(key)).toBe(true);
+    expect(myNameKey.equals(nameKey)).toBe(true);
+    for (const c of chunks) {
+      expect(c.nameTag.equals(chunkNameTag(nameKey, c.hash))).toBe(true);
+      c.release();
+    }
+  });
+
   it.each([false, true])("round-trips (compression=%s), recycling released buffers", async (compress) => {
     const opts = baseOpts({ workers, sha3: true, ...(compress ? { compression: { level: 3 } } : {}) });
     const plain: Buffer[] = [];

@@ -66,11 +66,28 @@ function sealerFor(level: number | null): ChunkSealer {
   return sealer;
 }
 
+/**
+ * Every job and open message carries its own structured-clone copy of the data key and name key:
+ * wipe that copy once the message is done with (sealed, skipped, opened or failed), so key bytes do
+ * not linger in this isolate's garbage until a GC reuses the memory.
+ */
+function wipeKeys(...keys: (Uint8Array | undefined)[]): void {
+  for (const k of keys) k?.fill(0);
+}
+
 function post(msg: FromWorker, transfer: ArrayBuffer[] = []): void {
   port?.postMessage(msg, transfer);
 }
 
 function finish(job: JobMessage, digests: ChunkDigests, seal: boolean): void {
+  try {
+    finishJob(job, digests, seal);
+  } finally {
+    wipeKeys(job.keys.key, job.keys.nameKey);
+  }
+}
+
+function finishJob(job: JobMessage, digests: ChunkDigests, seal: boolean): void {
   const plain = Buffer.from(job.plain, 0, job.length);
   const sealer = sealerFor(job.compressionLevel);
   const base = {
@@ -113,13 +130,18 @@ const ownedAlloc = (bytes: number): Buffer => Buffer.allocUnsafeSlow(bytes);
 /** Opens a chunk in place in the shared blob buffer; replies only after tag and SHA-256 checked. */
 function open(msg: OpenMessage): void {
   const blob = Buffer.from(msg.blob, msg.blobOffset, msg.blobLength);
-  const plain = openSealedInto(
-    blob,
-    (id) => (id === msg.keyId ? msg.key : undefined),
-    msg.expectedHash,
-    msg.nameKey,
-    { maxBytes: msg.maxBytes, inPlace: true, alloc: ownedAlloc },
-  );
+  let plain: Buffer;
+  try {
+    plain = openSealedInto(
+      blob,
+      (id) => (id === msg.keyId ? msg.key : undefined),
+      msg.expectedHash,
+      msg.nameKey,
+      { maxBytes: msg.maxBytes, inPlace: true, alloc: ownedAlloc },
+    );
+  } finally {
+    wipeKeys(msg.key, msg.nameKey);
+  }
   noteSealed(msg.blobLength);
   if (plain.buffer === msg.blob) {
     post({ kind: "opened", id: msg.id, plain: null, offset: plain.byteOffset, length: plain.length });
@@ -169,6 +191,7 @@ port.on("message", (msg: ToWorker) => {
       finish(waiting.job, waiting.digests, msg.seal);
     }
   } catch (err) {
+    if (msg.kind === "job") wipeKeys(msg.keys.key, msg.keys.nameKey);
     const message = err instanceof Error ? err.message : String(err);
     if (msg.kind === "open" && err instanceof ChunkerError) {
       // Corrupt, Mismatch, UnknownKey, TooLarge: the main thread rethrows the same code.
