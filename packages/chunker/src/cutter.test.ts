@@ -167,6 +167,16 @@ describe("FastCDC WASM Gear loop", () => {
       expect(cutLengths(new FastCdcCutter(resolved), splitInto(input, [WINDOW_BYTES + 3, 17]))).toEqual(js);
     }
   });
+
+  it("cuts where the JS loop cuts with the default parameters (the gateway's), in network-sized reads", () => {
+    const resolved = resolveChunking({ strategy: "fastcdc", avgBytes: 4 << 20 });
+    const big = pseudoRandomBytes(40 << 20, 5);
+    const js = cutLengths(new FastCdcCutter(resolved, "js"), [big]);
+    expect(js.length).toBeGreaterThan(4);
+    expect(cutLengths(new FastCdcCutter(resolved), [big])).toEqual(js);
+    const reads = [65_536, 16_384, 1, 65_000, 1_048_577, 31, 4096];
+    expect(cutLengths(new FastCdcCutter(resolved), splitInto(big, reads))).toEqual(js);
+  });
 });
 
 describe("fixed chunking", () => {
