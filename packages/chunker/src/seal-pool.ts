@@ -8,6 +8,7 @@ import { openSealedInto, sealedBlobBound } from "./open-into.js";
 import { CHUNK_MAX_LIMIT_BYTES } from "./options.js";
 import { parseSealedHeader } from "./seal-api.js";
 import {
+  type DecideMessage,
   type DoneMessage,
   detachedCopy,
   type FromWorker,
@@ -38,6 +39,8 @@ interface Pending {
   /** Rejects with a ChunkerError, or with whatever `decide` threw (passed through unchanged). */
   readonly reject: (err: unknown) => void;
   readonly decide: Decide | undefined;
+  /** For asked jobs sent without `out`: supplies it with a yes decision. */
+  readonly takeOut: (() => ArrayBuffer | null) | undefined;
 }
 
 interface Slot {
@@ -125,9 +128,10 @@ export class SealWorkerPool {
   /**
    * Runs one job on the worker with the fewest outstanding jobs; `decide` is required when
    * `job.ask` is set. A shared (SharedArrayBuffer) plaintext stays the caller's: reuse it once the
-   * job settled. Rejects with a ChunkerError or `decide`'s error.
+   * job settled. Rejects with a ChunkerError or `decide`'s error. `takeOut`, for an asked job sent
+   * with `out: null`: called when `decide` says seal, its buffer goes to the worker with the decision.
    */
-  run(job: JobInput, decide?: Decide): Promise<DoneMessage> {
+  run(job: JobInput, decide?: Decide, takeOut?: () => ArrayBuffer | null): Promise<DoneMessage> {
     if (this.closed) return Promise.reject(new ChunkerError("WorkerFailed", "seal pool is closed"));
     let slot: Slot | undefined;
     for (const s of this.slots) {
@@ -136,7 +140,7 @@ export class SealWorkerPool {
     if (slot === undefined) return Promise.reject(this.slots[0]?.failed);
     const msg: JobMessage = { kind: "job", id: this.nextId++, ...job };
     const transfer = msg.out !== null ? transferable(msg.plain, msg.out) : transferable(msg.plain);
-    return this.post(slot, msg, transfer, decide) as Promise<DoneMessage>;
+    return this.post(slot, msg, transfer, decide, takeOut) as Promise<DoneMessage>;
   }
 
   /**
@@ -284,10 +288,11 @@ export class SealWorkerPool {
     msg: { readonly id: number },
     transfer: ArrayBuffer[],
     decide?: Decide,
+    takeOut?: () => ArrayBuffer | null,
   ): Promise<Reply> {
     return new Promise<Reply>((resolve, reject) => {
       if (slot.pending.size === 0) slot.worker.ref();
-      slot.pending.set(msg.id, { resolve, reject, decide });
+      slot.pending.set(msg.id, { resolve, reject, decide, takeOut });
       slot.worker.postMessage(msg, transfer);
     });
   }
@@ -318,10 +323,15 @@ export class SealWorkerPool {
           return p.decide(hash);
         })
         .then(
-          (seal) => slot.worker.postMessage({ kind: "decide", id: msg.id, seal }),
+          (seal) => {
+            const out = seal ? (p.takeOut?.() ?? null) : null;
+            const decision: DecideMessage = { kind: "decide", id: msg.id, seal, out };
+            slot.worker.postMessage(decision, out === null ? [] : [out]);
+          },
           (err: unknown) => {
             // The worker still holds the job; tell it to skip, and fail the job with the cause.
-            slot.worker.postMessage({ kind: "decide", id: msg.id, seal: false });
+            const skip: DecideMessage = { kind: "decide", id: msg.id, seal: false, out: null };
+            slot.worker.postMessage(skip);
             this.settle(slot, msg.id)?.reject(err);
           },
         );

@@ -225,6 +225,31 @@ describe("sealStream with a shared pool", () => {
   });
 });
 
+describe("sealStream with a dedup check on a shared pool", () => {
+  const pool = new SealWorkerPool(1);
+  afterAll(() => pool.close());
+
+  it("takes a sealed buffer only for chunks it seals, at the decision, from the pool", async () => {
+    const data = pseudoRandomBytes(400_000, 8);
+    // Warm the pool: seal everything once and release it.
+    for await (const c of sealStream([data], baseOpts({ pool }))) c.release();
+    const pooled = pool.sealedBuffers.size;
+    expect(pooled).toBeGreaterThan(1);
+    // Every other chunk is "known": it is never sealed, so it must not take a buffer.
+    let n = 0;
+    const isKnown = async () => n++ % 2 === 1;
+    const chunks = await collect(sealStream([data], baseOpts({ pool, isKnown })));
+    const sealed = chunks.filter((c) => c.sealed !== null);
+    expect(sealed.length).toBeGreaterThan(0);
+    expect(chunks.length - sealed.length).toBeGreaterThan(0);
+    for (const c of sealed) expect(openSealed(c.sealed!, keyFor, c.hash, nameKey).length).toBe(c.size);
+    // Sealed chunks not yet released hold pooled buffers; skipped ones took none.
+    expect(pool.sealedBuffers.size).toBe(Math.max(0, pooled - sealed.length));
+    for (const c of chunks) c.release();
+    expect(pool.sealedBuffers.size).toBeGreaterThanOrEqual(pooled);
+  });
+});
+
 describe("whole-stream MD5 (the S3 ETag)", () => {
   const pool = new SealWorkerPool(2);
   afterAll(() => pool.close());

@@ -176,17 +176,21 @@ export async function* sealStream(
     // Fed now, synchronously, so the lane gets the chunks in stream order.
     const fed = lane !== undefined ? p.feedMd5(lane, plain as SharedArrayBuffer, size) : undefined;
     fed?.catch(() => {});
+    // An asked job gets its sealed-output buffer with the decision to seal (see DecideMessage.out).
+    const ask = isKnown !== undefined;
+    const takeOut = () => sealedPool.take(sealedCapacityBytes(size));
     const done = await p.run(
       {
         plain,
         length: size,
-        out: sealedPool.take(sealedCapacityBytes(size)),
+        out: ask ? null : takeOut(),
         keys,
         compressionLevel: level,
         sha3,
-        ask: isKnown !== undefined,
+        ask,
       },
-      isKnown === undefined ? undefined : async (hash) => !(await isKnown(hash.toString("hex"))),
+      ask ? async (hash) => !(await isKnown(hash.toString("hex"))) : undefined,
+      ask ? takeOut : undefined,
     );
     await fed;
     plainPool.give(done.plain ?? plain);

@@ -188,7 +188,8 @@ port.on("message", (msg: ToWorker) => {
       const waiting = awaitingDecision.get(msg.id);
       if (waiting === undefined) throw new Error(`seal-worker: no job ${msg.id} awaiting a decision`);
       awaitingDecision.delete(msg.id);
-      finish(waiting.job, waiting.digests, msg.seal);
+      const job = msg.out !== null ? { ...waiting.job, out: msg.out } : waiting.job;
+      finish(job, waiting.digests, msg.seal);
     }
   } catch (err) {
     if (msg.kind === "job") wipeKeys(msg.keys.key, msg.keys.nameKey);

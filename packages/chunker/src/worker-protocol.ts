@@ -55,6 +55,12 @@ export interface DecideMessage {
   readonly kind: "decide";
   readonly id: number;
   readonly seal: boolean;
+  /**
+   * With `seal`: a recycled sealed-output buffer (transferred) for a job that was sent without
+   * one, or null. Taking it only now keeps a sealed buffer out of the pool for the seal and upload
+   * alone, not while the job waits in the worker's queue and for the dedup check.
+   */
+  readonly out: ArrayBuffer | null;
 }
 
 /**
