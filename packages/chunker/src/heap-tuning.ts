@@ -61,13 +61,13 @@ export function tuneHeapForStreaming(): number | null {
  * 128 KiB and rises only when an mmapped block is freed) that bulk free leaves a free top chunk
  * above the trim threshold, so the arena hands the pages back to the kernel — and the next slices
  * fault them in again, zeroed and charged to the cgroup one 4 KiB page at a time. Measured on a
- * 1 GiB PUT through one node: 213,000 page faults on the seal worker and ~15 % of its CPU.
+ * 1 GiB PUT through one node: 213,000 page faults on the seal worker and ~12 % of its CPU.
  *
  * glibc raises both thresholds itself when a program frees an mmapped block larger than the
  * current mmap threshold (up to 32 MiB): "this program allocates and frees big blocks". Doing that
  * once, with a MALLOC_THRESHOLD_PROBE_BYTES block that is never touched (calloc'ed mmapped memory
  * is not zeroed, so it is never resident), sets the mmap threshold to that size and the trim
- * threshold to twice it for the whole process. The same 1 GiB PUT then takes ~5,700 faults.
+ * threshold to twice it for the whole process. The same 1 GiB PUT then takes ~5,500 faults.
  * The cost: each malloc arena may keep up to 2 × the probe of freed memory for reuse.
  *
  * Nothing is done when the operator set malloc thresholds (GLIBC_TUNABLES or MALLOC_*_ variables:
