@@ -20,6 +20,7 @@ const result = await build({
   entryPoints: {
     enigma: "packages/cli/src/main.ts",
     "seal-worker": "packages/chunker/src/seal-worker.ts",
+    "hash-worker": "packages/chunker/src/hash-worker.ts",
   },
   outdir,
   bundle: true,

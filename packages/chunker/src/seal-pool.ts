@@ -44,6 +44,8 @@ interface Pending {
 }
 
 interface Slot {
+  /** "seal" workers take seal and open jobs (and MD5 lanes when hash workers are taken); "hash" only lanes. */
+  readonly role: "seal" | "hash";
   readonly worker: Worker;
   readonly pending: Map<number, Pending>;
   /** MD5 lanes open on this worker (streams pinned to it). */
@@ -60,6 +62,8 @@ export interface Md5Lane {
   readonly id: number;
   /** Index of the worker holding the lane. */
   readonly slot: number;
+  /** What that worker is: a hash worker, or a seal worker sharing its thread with the lane. */
+  readonly role: "seal" | "hash";
 }
 
 /**
@@ -69,9 +73,10 @@ export interface Md5Lane {
  * .ts"), and a bare "tsx" resolves from the process cwd. So a small eval'd bootstrap registers tsx's
  * ESM hooks inside the worker (tsx resolved from this package), then imports the .ts entry.
  */
-function startWorker(): Worker {
-  if (!import.meta.url.endsWith(".ts")) return new Worker(new URL("./seal-worker.js", import.meta.url));
-  const entry = new URL("./seal-worker.ts", import.meta.url).href;
+function startWorker(role: Slot["role"]): Worker {
+  const name = role === "seal" ? "seal-worker" : "hash-worker";
+  if (!import.meta.url.endsWith(".ts")) return new Worker(new URL(`./${name}.js`, import.meta.url));
+  const entry = new URL(`./${name}.ts`, import.meta.url).href;
   const tsxApi = createRequire(import.meta.url)
     .resolve("tsx/esm/api")
     .replace(/\.cjs$/, ".mjs");
@@ -80,13 +85,30 @@ function startWorker(): Worker {
   return new Worker(bootstrap, { eval: true });
 }
 
+/** Hash workers (MD5 lanes only) a pool starts, on its first lane, unless told otherwise. */
+export const DEFAULT_HASH_WORKERS = 1;
+/** Upper bound on hash workers: each serves one stream's lane at full speed. */
+export const SEAL_POOL_MAX_HASH_WORKERS = 16;
+
+export interface SealWorkerPoolOptions {
+  /**
+   * Threads that only run MD5 lanes (0..16, default 1), started when the first lane opens. A lane
+   * goes to a hash worker without one; when each has a lane, to whichever worker (seal or hash)
+   * holds the fewest. With 0, lanes share the seal workers.
+   */
+  readonly hashWorkers?: number;
+}
+
 /**
  * A fixed pool of seal workers, shareable by many concurrent streams (start it once per process:
- * a worker under tsx takes a noticeable time to boot). Jobs go to the worker with the fewest
- * outstanding jobs. Workers are unref'd while idle, so an open pool does not keep a process alive.
+ * a worker under tsx takes a noticeable time to boot). Jobs go to the seal worker with the fewest
+ * outstanding jobs; MD5 lanes go to hash workers first (see `openMd5`). Workers are unref'd while
+ * idle, so an open pool does not keep a process alive.
  */
 export class SealWorkerPool {
+  /** Seal workers. */
   readonly size: number;
+  readonly hashWorkers: number;
   /**
    * Plaintext and sealed-output buffers shared by every stream using this pool, so a long-lived
    * process (the gateway) reuses the same few max-size buffers across requests instead of
@@ -101,28 +123,39 @@ export class SealWorkerPool {
   private nextId = 1;
   private closed = false;
 
-  constructor(size: number = defaultSealWorkers()) {
+  constructor(size: number = defaultSealWorkers(), opts: SealWorkerPoolOptions = {}) {
     if (!Number.isSafeInteger(size) || size < 1 || size > SEAL_POOL_MAX_WORKERS) {
       throw new ChunkerError(
         "InvalidOptions",
         `seal pool: size must be 1..${SEAL_POOL_MAX_WORKERS}, got ${size}`,
       );
     }
+    const hashWorkers = opts.hashWorkers ?? DEFAULT_HASH_WORKERS;
+    if (!Number.isSafeInteger(hashWorkers) || hashWorkers < 0 || hashWorkers > SEAL_POOL_MAX_HASH_WORKERS) {
+      throw new ChunkerError(
+        "InvalidOptions",
+        `seal pool: hashWorkers must be 0..${SEAL_POOL_MAX_HASH_WORKERS}, got ${hashWorkers}`,
+      );
+    }
     this.size = size;
+    this.hashWorkers = hashWorkers;
     this.plainBuffers = new BufferPool<SharedArrayBuffer>(2 * size + 4);
     this.sealedBuffers = new BufferPool(2 * size + 4);
-    for (let i = 0; i < size; i++) {
-      const worker = startWorker();
-      const slot: Slot = { worker, pending: new Map(), lanes: 0, failed: null };
-      worker.unref();
-      worker.on("message", (msg: FromWorker) => this.onMessage(slot, msg));
-      worker.on("error", (err) => this.fail(slot, ChunkerError.from(err)));
-      worker.on("exit", (code) => {
-        if (!this.closed)
-          this.fail(slot, new ChunkerError("WorkerFailed", `seal worker exited with code ${code}`));
-      });
-      this.slots.push(slot);
-    }
+    for (let i = 0; i < size; i++) this.addSlot("seal");
+  }
+
+  private addSlot(role: Slot["role"]): Slot {
+    const worker = startWorker(role);
+    const slot: Slot = { role, worker, pending: new Map(), lanes: 0, failed: null };
+    worker.unref();
+    worker.on("message", (msg: FromWorker) => this.onMessage(slot, msg));
+    worker.on("error", (err) => this.fail(slot, ChunkerError.from(err)));
+    worker.on("exit", (code) => {
+      if (!this.closed)
+        this.fail(slot, new ChunkerError("WorkerFailed", `${role} worker exited with code ${code}`));
+    });
+    this.slots.push(slot);
+    return slot;
   }
 
   /**
@@ -133,44 +166,61 @@ export class SealWorkerPool {
    */
   run(job: JobInput, decide?: Decide, takeOut?: () => ArrayBuffer | null): Promise<DoneMessage> {
     if (this.closed) return Promise.reject(new ChunkerError("WorkerFailed", "seal pool is closed"));
-    let slot: Slot | undefined;
-    for (const s of this.slots) {
-      if (s.failed === null && (slot === undefined || s.pending.size < slot.pending.size)) slot = s;
-    }
-    if (slot === undefined) return Promise.reject(this.slots[0]?.failed);
-    const msg: JobMessage = { kind: "job", id: this.nextId++, ...job };
+    const slot = this.pick();
+    if (slot === undefined)
+      return Promise.reject(this.slots[0]?.failed ?? new ChunkerError("WorkerFailed", "no seal worker"));
+    // Exact-size copies, wiped once posted: a key that is a view of a pooled 8 KiB slab would clone
+    // the whole slab (other keys, request bytes) into the worker, and cost ~0.1 ms per message.
+    const keys = {
+      keyId: job.keys.keyId,
+      key: detachedCopy(job.keys.key),
+      nameKey: detachedCopy(job.keys.nameKey),
+    };
+    const msg: JobMessage = { kind: "job", id: this.nextId++, ...job, keys };
     const transfer = msg.out !== null ? transferable(msg.plain, msg.out) : transferable(msg.plain);
-    return this.post(slot, msg, transfer, decide, takeOut) as Promise<DoneMessage>;
+    try {
+      return this.post(slot, msg, transfer, decide, takeOut) as Promise<DoneMessage>;
+    } finally {
+      keys.key.fill(0);
+      keys.nameKey.fill(0);
+    }
   }
 
   /**
-   * Opens an MD5 lane on the worker with the fewest lanes (then fewest outstanding jobs). Feed it
-   * with `feedMd5`, end it with `endMd5` (also on failure, to free it).
+   * Opens an MD5 lane. It goes to a hash worker that holds none (starting one, up to
+   * `hashWorkers`); when every hash worker has one, to the live worker (seal or hash) with the
+   * fewest lanes, then the fewest outstanding jobs. Feed it with `feedMd5`, end it with `endMd5`
+   * (also on failure, to free it).
    */
   openMd5(): Md5Lane {
     if (this.closed) throw new ChunkerError("WorkerFailed", "seal pool is closed");
-    let best = -1;
-    for (let i = 0; i < this.slots.length; i++) {
-      const s = this.slots[i]!;
-      if (s.failed !== null) continue;
-      const b = best < 0 ? undefined : this.slots[best]!;
-      if (b === undefined || s.lanes < b.lanes || (s.lanes === b.lanes && s.pending.size < b.pending.size))
-        best = i;
+    const live = this.slots.filter((s) => s.failed === null);
+    let slot = live.find((s) => s.role === "hash" && s.lanes === 0);
+    const hashSlots = this.slots.filter((s) => s.role === "hash").length;
+    if (slot === undefined && hashSlots < this.hashWorkers) slot = this.addSlot("hash");
+    if (slot === undefined) {
+      for (const s of live) {
+        if (
+          slot === undefined ||
+          s.lanes < slot.lanes ||
+          (s.lanes === slot.lanes && s.pending.size < slot.pending.size)
+        )
+          slot = s;
+      }
     }
-    if (best < 0) throw this.slots[0]?.failed ?? new ChunkerError("WorkerFailed", "no seal worker");
-    const lane: Md5Lane = { id: this.nextId++, slot: best };
-    const slot = this.slots[best]!;
+    if (slot === undefined) throw this.slots[0]?.failed ?? new ChunkerError("WorkerFailed", "no seal worker");
+    const lane: Md5Lane = { id: this.nextId++, slot: this.slots.indexOf(slot), role: slot.role };
     slot.lanes++;
     slot.worker.postMessage({ kind: "md5-open", lane: lane.id });
     return lane;
   }
 
-  /** Hashes `plain[0, length)` into the lane, after everything fed before; resolves once read. */
-  feedMd5(lane: Md5Lane, plain: SharedArrayBuffer, length: number): Promise<void> {
+  /** Hashes `plain[offset, offset + length)` into the lane, after everything fed before; resolves once read. */
+  feedMd5(lane: Md5Lane, plain: SharedArrayBuffer, offset: number, length: number): Promise<void> {
     const slot = this.slots[lane.slot]!;
     if (this.closed) return Promise.reject(new ChunkerError("WorkerFailed", "seal pool is closed"));
     if (slot.failed) return Promise.reject(slot.failed);
-    const msg = { kind: "md5-feed" as const, id: this.nextId++, lane: lane.id, plain, length };
+    const msg = { kind: "md5-feed" as const, id: this.nextId++, lane: lane.id, plain, offset, length };
     return this.post(slot, msg, []).then(() => {});
   }
 
@@ -274,11 +324,16 @@ export class SealWorkerPool {
     );
   }
 
-  /** The live worker with the fewest outstanding jobs. */
+  /** The live seal worker with the fewest outstanding jobs. */
   private pick(): Slot | undefined {
     let slot: Slot | undefined;
     for (const s of this.slots) {
-      if (s.failed === null && (slot === undefined || s.pending.size < slot.pending.size)) slot = s;
+      if (
+        s.role === "seal" &&
+        s.failed === null &&
+        (slot === undefined || s.pending.size < slot.pending.size)
+      )
+        slot = s;
     }
     return slot;
   }
@@ -341,7 +396,9 @@ export class SealWorkerPool {
       // An open job's verdict on the chunk (Corrupt, Mismatch, ...): same code, same message.
       this.settle(slot, msg.id)?.reject(new ChunkerError(msg.code, msg.message));
     } else {
-      this.settle(slot, msg.id)?.reject(new ChunkerError("WorkerFailed", `seal worker: ${msg.message}`));
+      this.settle(slot, msg.id)?.reject(
+        new ChunkerError("WorkerFailed", `${slot.role} worker: ${msg.message}`),
+      );
     }
   }
 

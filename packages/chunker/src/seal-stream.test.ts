@@ -252,7 +252,8 @@ describe("sealStream with a dedup check on a shared pool", () => {
 
 describe("whole-stream MD5 (the S3 ETag)", () => {
   const pool = new SealWorkerPool(2);
-  afterAll(() => pool.close());
+  const sealOnly = new SealWorkerPool(1, { hashWorkers: 0 });
+  afterAll(() => Promise.all([pool.close(), sealOnly.close()]));
   const md5 = (b: Uint8Array) => createHash("md5").update(b).digest("hex");
 
   async function sealWithMd5(data: Buffer, opts: PipelineOptions): Promise<{ md5: string; plain: Buffer }> {
@@ -275,6 +276,7 @@ describe("whole-stream MD5 (the S3 ETag)", () => {
     ["inline", () => baseOpts({ workers: 0 })],
     ["private workers", () => baseOpts({ workers: 2 })],
     ["shared pool", () => baseOpts({ pool })],
+    ["lanes on the seal worker (no hash workers)", () => baseOpts({ pool: sealOnly })],
   ])("equals the MD5 of the input, %s (empty, one chunk, many)", async (_name, opts) => {
     for (const data of [Buffer.alloc(0), pseudoRandomBytes(5_000, 8), mixedData(1024 * 1024, 9)]) {
       const r = await sealWithMd5(data, opts());
@@ -292,6 +294,39 @@ describe("whole-stream MD5 (the S3 ETag)", () => {
     results.forEach((r, i) => {
       expect(r.md5).toBe(md5(inputs[i]!));
     });
+  });
+
+  it("puts a lane on an idle hash worker first, then on the worker with the fewest lanes", async () => {
+    const own = new SealWorkerPool(1, { hashWorkers: 1 });
+    try {
+      const data = [pseudoRandomBytes(70_000, 41), pseudoRandomBytes(90_000, 42), pseudoRandomBytes(10, 43)];
+      const shared = data.map((d) => {
+        const sab = new SharedArrayBuffer(d.length + 8);
+        new Uint8Array(sab).set(d, 8);
+        return sab;
+      });
+      const a = own.openMd5();
+      const b = own.openMd5();
+      expect([a.role, b.role]).toEqual(["hash", "seal"]);
+      await Promise.all([own.feedMd5(a, shared[0]!, 8, data[0]!.length), own.feedMd5(b, shared[1]!, 8, 50)]);
+      await own.feedMd5(b, shared[1]!, 58, data[1]!.length - 50);
+      const [da, db] = await Promise.all([own.endMd5(a, true), own.endMd5(b, true)]);
+      expect(da.toString("hex")).toBe(md5(data[0]!));
+      expect(db.toString("hex")).toBe(md5(data[1]!));
+      // The hash worker is free again: the next lane goes back to it.
+      const c = own.openMd5();
+      expect(c.role).toBe("hash");
+      await own.feedMd5(c, shared[2]!, 8, data[2]!.length);
+      expect((await own.endMd5(c, true)).toString("hex")).toBe(md5(data[2]!));
+    } finally {
+      await own.close();
+    }
+  });
+
+  it("rejects a hash worker count outside 0..16", () => {
+    for (const hashWorkers of [-1, 17, 1.5]) {
+      expectChunkError(() => new SealWorkerPool(1, { hashWorkers }), "InvalidOptions", "hashWorkers");
+    }
   });
 
   it("drops the lane of a stream abandoned midway, and the pool keeps serving", async () => {

@@ -174,7 +174,8 @@ export async function* sealStream(
     const size = view.length;
     const plain = view.buffer as ArrayBuffer | SharedArrayBuffer;
     // Fed now, synchronously, so the lane gets the chunks in stream order.
-    const fed = lane !== undefined ? p.feedMd5(lane, plain as SharedArrayBuffer, size) : undefined;
+    const fed =
+      lane !== undefined ? p.feedMd5(lane, plain as SharedArrayBuffer, view.byteOffset, size) : undefined;
     fed?.catch(() => {});
     // An asked job gets its sealed-output buffer with the decision to seal (see DecideMessage.out).
     const ask = isKnown !== undefined;
@@ -207,7 +208,7 @@ export async function* sealStream(
     );
   };
 
-  // Whole-input MD5: on the calling thread inline, else on the lane's worker.
+  // Whole-input MD5: on the calling thread inline, else on a lane (a hash worker's, see openMd5).
   const md5Done = opts.md5;
   const md5Here = md5Done !== undefined && pool === null ? createHash("md5") : undefined;
   let lane: Md5Lane | undefined = md5Done !== undefined && pool !== null ? pool.openMd5() : undefined;

@@ -2,12 +2,12 @@
  * Seal worker entry: digests, compresses and seals chunks sent by SealWorkerPool.
  * Runs under tsx (`--import tsx`) when started from TypeScript sources.
  */
-import { createHash, type Hash } from "node:crypto";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { parentPort } from "node:worker_threads";
 import { type ChunkDigests, ChunkSealer, sealedAllocBytes, sealedCapacityBytes } from "./chunk-sealer.js";
 import { ChunkerError } from "./errors.js";
+import { isLaneMessage, Md5Lanes } from "./md5-lanes.js";
 import { openSealedInto } from "./open-into.js";
 import { chunkNameTag } from "./seal-api.js";
 import {
@@ -54,8 +54,8 @@ function noteSealed(bytes: number): void {
 
 const sealers = new Map<number | null, ChunkSealer>();
 const awaitingDecision = new Map<number, { job: JobMessage; digests: ChunkDigests }>();
-/** Open MD5 lanes: one running hash per stream that asked for its whole-body MD5 here. */
-const md5Lanes = new Map<number, Hash>();
+/** MD5 lanes placed here (the pool's hash workers take lanes first; see SealWorkerPool.openMd5). */
+const md5Lanes = new Md5Lanes();
 
 function sealerFor(level: number | null): ChunkSealer {
   let sealer = sealers.get(level);
@@ -158,19 +158,9 @@ function open(msg: OpenMessage): void {
 
 port.on("message", (msg: ToWorker) => {
   try {
-    if (msg.kind === "md5-open") {
-      md5Lanes.set(msg.lane, createHash("md5"));
-    } else if (msg.kind === "md5-end") {
-      const lane = md5Lanes.get(msg.lane);
-      md5Lanes.delete(msg.lane);
-      if (!msg.reply) return;
-      if (lane === undefined) throw new Error(`seal-worker: no MD5 lane ${msg.lane}`);
-      post({ kind: "md5", id: msg.id, digest: detachedCopy(lane.digest()) });
-    } else if (msg.kind === "md5-feed") {
-      const lane = md5Lanes.get(msg.lane);
-      if (lane === undefined) throw new Error(`seal-worker: no MD5 lane ${msg.lane}`);
-      lane.update(new Uint8Array(msg.plain, 0, msg.length));
-      post({ kind: "md5-fed", id: msg.id });
+    if (isLaneMessage(msg)) {
+      const reply = md5Lanes.handle(msg);
+      if (reply !== null) post(reply);
     } else if (msg.kind === "open") {
       open(msg);
     } else if (msg.kind === "job") {

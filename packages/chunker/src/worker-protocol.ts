@@ -40,6 +40,7 @@ export interface Md5FeedMessage {
   readonly id: number;
   readonly lane: number;
   readonly plain: SharedArrayBuffer;
+  readonly offset: number;
   readonly length: number;
 }
 
