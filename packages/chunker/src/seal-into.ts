@@ -31,6 +31,10 @@ export interface SealIntoInput {
  * the random nonce: header as AAD, ciphertext, GCM tag; crypto's `openChunk` opens it — tested),
  * but writes the ciphertext into `out` slice by slice instead of through one chunk-sized temporary.
  * Falls back to `sealChunk` when `out` is too small.
+ *
+ * `payload` may lie inside `out` itself, at or after offset SEALED_HEADER_BYTES (sealing in place):
+ * the header goes before it, and each ciphertext slice is written at or before the plaintext slice
+ * it came from, which `cipher.update` has already read.
  */
 export function sealInto(input: SealIntoInput, out: Buffer): Buffer {
   const total = SEAL_OVERHEAD_BYTES + input.payload.length;

@@ -17,7 +17,6 @@ import {
   type Md5Message,
   type OpenedMessage,
   type OpenMessage,
-  transferable,
 } from "./worker-protocol.js";
 
 /** Upper bound on pool size: sealing is CPU-bound, more threads than cores only add switching. */
@@ -39,8 +38,6 @@ interface Pending {
   /** Rejects with a ChunkerError, or with whatever `decide` threw (passed through unchanged). */
   readonly reject: (err: unknown) => void;
   readonly decide: Decide | undefined;
-  /** For asked jobs sent without `out`: supplies it with a yes decision. */
-  readonly takeOut: (() => ArrayBuffer | null) | undefined;
 }
 
 interface Slot {
@@ -110,15 +107,15 @@ export class SealWorkerPool {
   readonly size: number;
   readonly hashWorkers: number;
   /**
-   * Plaintext and sealed-output buffers shared by every stream using this pool, so a long-lived
+   * Chunk buffers (SharedArrayBuffers) shared by every stream using this pool, so a long-lived
    * process (the gateway) reuses the same few max-size buffers across requests instead of
-   * allocating them per stream: per-stream pools allocated a 16 MiB plaintext buffer even for a
-   * 4 KiB PUT (external-memory pressure → GCs) and, when freed, left glibc arenas holding the
-   * memory. Bounded: at most `2 × size + 4` buffers of each kind stay pooled.
+   * allocating them per stream: per-stream pools allocated a 16 MiB buffer even for a 4 KiB PUT
+   * (external-memory pressure → GCs) and, when freed, left glibc arenas holding the memory. A
+   * chunk's plaintext is read by its seal job and its MD5 lane at once, then sealed over in place,
+   * so one buffer carries a chunk from the cut to the end of its upload. Bounded: at most
+   * `2 × size + 4` stay pooled.
    */
-  /** Shared with the workers: a chunk's plaintext is read by its seal job and its MD5 lane at once. */
   readonly plainBuffers: BufferPool<SharedArrayBuffer>;
-  readonly sealedBuffers: BufferPool;
   private readonly slots: Slot[] = [];
   private nextId = 1;
   private closed = false;
@@ -140,7 +137,6 @@ export class SealWorkerPool {
     this.size = size;
     this.hashWorkers = hashWorkers;
     this.plainBuffers = new BufferPool<SharedArrayBuffer>(2 * size + 4);
-    this.sealedBuffers = new BufferPool(2 * size + 4);
     for (let i = 0; i < size; i++) this.addSlot("seal");
   }
 
@@ -159,12 +155,13 @@ export class SealWorkerPool {
   }
 
   /**
-   * Runs one job on the worker with the fewest outstanding jobs; `decide` is required when
-   * `job.ask` is set. A shared (SharedArrayBuffer) plaintext stays the caller's: reuse it once the
-   * job settled. Rejects with a ChunkerError or `decide`'s error. `takeOut`, for an asked job sent
-   * with `out: null`: called when `decide` says seal, its buffer goes to the worker with the decision.
+   * Runs one job on the seal worker with the fewest outstanding jobs; `decide` is required when
+   * `job.ask` is set. The job seals in place (see JobMessage): the caller must not reuse
+   * `job.plain` before the job settled, nor, once it resolved sealed, before it is done with the
+   * sealed bytes; after a WorkerFailed rejection never. Rejects with a ChunkerError or `decide`'s
+   * error.
    */
-  run(job: JobInput, decide?: Decide, takeOut?: () => ArrayBuffer | null): Promise<DoneMessage> {
+  run(job: JobInput, decide?: Decide): Promise<DoneMessage> {
     if (this.closed) return Promise.reject(new ChunkerError("WorkerFailed", "seal pool is closed"));
     const slot = this.pick();
     if (slot === undefined)
@@ -177,9 +174,8 @@ export class SealWorkerPool {
       nameKey: detachedCopy(job.keys.nameKey),
     };
     const msg: JobMessage = { kind: "job", id: this.nextId++, ...job, keys };
-    const transfer = msg.out !== null ? transferable(msg.plain, msg.out) : transferable(msg.plain);
     try {
-      return this.post(slot, msg, transfer, decide, takeOut) as Promise<DoneMessage>;
+      return this.post(slot, msg, decide) as Promise<DoneMessage>;
     } finally {
       keys.key.fill(0);
       keys.nameKey.fill(0);
@@ -221,7 +217,7 @@ export class SealWorkerPool {
     if (this.closed) return Promise.reject(new ChunkerError("WorkerFailed", "seal pool is closed"));
     if (slot.failed) return Promise.reject(slot.failed);
     const msg = { kind: "md5-feed" as const, id: this.nextId++, lane: lane.id, plain, offset, length };
-    return this.post(slot, msg, []).then(() => {});
+    return this.post(slot, msg).then(() => {});
   }
 
   /**
@@ -241,7 +237,7 @@ export class SealWorkerPool {
     if (this.closed) return Promise.reject(new ChunkerError("WorkerFailed", "seal pool is closed"));
     if (slot.failed) return Promise.reject(slot.failed);
     const msg = { kind: "md5-end" as const, id: this.nextId++, lane: lane.id, reply: true };
-    return (this.post(slot, msg, []) as Promise<Md5Message>).then((m) =>
+    return (this.post(slot, msg) as Promise<Md5Message>).then((m) =>
       Buffer.from(m.digest.buffer, m.digest.byteOffset, m.digest.byteLength),
     );
   }
@@ -319,7 +315,7 @@ export class SealWorkerPool {
       expectedHash: detachedCopy(expectedHash),
       maxBytes,
     };
-    return (this.post(slot, msg, []) as Promise<OpenedMessage>).then((r) =>
+    return (this.post(slot, msg) as Promise<OpenedMessage>).then((r) =>
       r.plain === null ? Buffer.from(shared, r.offset, r.length) : Buffer.from(r.plain, r.offset, r.length),
     );
   }
@@ -338,17 +334,11 @@ export class SealWorkerPool {
     return slot;
   }
 
-  private post(
-    slot: Slot,
-    msg: { readonly id: number },
-    transfer: ArrayBuffer[],
-    decide?: Decide,
-    takeOut?: () => ArrayBuffer | null,
-  ): Promise<Reply> {
+  private post(slot: Slot, msg: { readonly id: number }, decide?: Decide): Promise<Reply> {
     return new Promise<Reply>((resolve, reject) => {
       if (slot.pending.size === 0) slot.worker.ref();
-      slot.pending.set(msg.id, { resolve, reject, decide, takeOut });
-      slot.worker.postMessage(msg, transfer);
+      slot.pending.set(msg.id, { resolve, reject, decide });
+      slot.worker.postMessage(msg);
     });
   }
 
@@ -379,13 +369,12 @@ export class SealWorkerPool {
         })
         .then(
           (seal) => {
-            const out = seal ? (p.takeOut?.() ?? null) : null;
-            const decision: DecideMessage = { kind: "decide", id: msg.id, seal, out };
-            slot.worker.postMessage(decision, out === null ? [] : [out]);
+            const decision: DecideMessage = { kind: "decide", id: msg.id, seal };
+            slot.worker.postMessage(decision);
           },
           (err: unknown) => {
             // The worker still holds the job; tell it to skip, and fail the job with the cause.
-            const skip: DecideMessage = { kind: "decide", id: msg.id, seal: false, out: null };
+            const skip: DecideMessage = { kind: "decide", id: msg.id, seal: false };
             slot.worker.postMessage(skip);
             this.settle(slot, msg.id)?.reject(err);
           },

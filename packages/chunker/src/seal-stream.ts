@@ -5,7 +5,7 @@ import { splitChunks } from "./chunk-stream.js";
 import { createCutter } from "./cutter.js";
 import { ChunkerError } from "./errors.js";
 import { type ChunkingOptions, DEFAULT_CHUNKING } from "./options.js";
-import { chunkNameTag } from "./seal-api.js";
+import { chunkNameTag, SEALED_HEADER_BYTES } from "./seal-api.js";
 import { defaultSealWorkers, type Md5Lane, SealWorkerPool } from "./seal-pool.js";
 
 export interface CompressionOptions {
@@ -110,12 +110,13 @@ export async function* sealStream(
   const level = opts.compression?.level ?? null;
   const sha3 = opts.sha3 === true;
   const isKnown = opts.isKnown;
-  // Plaintext buffers cycle main → worker → main; sealed buffers cycle consumer → release() → worker.
-  // With workers, the pool's buffer pools (shared across streams); inline, per-stream ones.
-  // Pooled streams cut into SharedArrayBuffers (sealed by one worker while another hashes the MD5).
+  // With workers, a chunk lives in one SharedArrayBuffer from the pool from its cut to its
+  // release(): a seal worker and the MD5 lane read the plaintext at once, then the chunk is sealed
+  // over it in place (headroom for the header before the plaintext, room for the tag after).
+  // Inline, plaintext buffers cycle back at once and sealed buffers at release(), per stream.
   const plainPool: BufferPool<ArrayBuffer | SharedArrayBuffer> =
     pool?.plainBuffers ?? new BufferPool(maxInFlight + 1);
-  const sealedPool = pool?.sealedBuffers ?? new BufferPool(maxInFlight + 2);
+  const sealedPool = new BufferPool(maxInFlight + 2);
   const sealer = pool === null ? new ChunkSealer(level) : null;
 
   const makeChunk = (
@@ -126,6 +127,7 @@ export async function* sealStream(
     nameTag: Buffer,
     compressed: boolean,
     sealed: Buffer | null,
+    back: BufferPool<ArrayBuffer | SharedArrayBuffer> = sealedPool,
   ): SealedChunk => {
     let released = sealed === null;
     return {
@@ -142,7 +144,7 @@ export async function* sealStream(
       release() {
         if (released || sealed === null) return;
         released = true;
-        sealedPool.give(sealed.buffer as ArrayBuffer);
+        back.give(sealed.buffer as ArrayBuffer | SharedArrayBuffer);
       },
     };
   };
@@ -172,31 +174,31 @@ export async function* sealStream(
 
   const onPool = async (p: SealWorkerPool, view: Buffer, seq: number): Promise<SealedChunk> => {
     const size = view.length;
-    const plain = view.buffer as ArrayBuffer | SharedArrayBuffer;
+    const plain = view.buffer as SharedArrayBuffer;
     // Fed now, synchronously, so the lane gets the chunks in stream order.
-    const fed =
-      lane !== undefined ? p.feedMd5(lane, plain as SharedArrayBuffer, view.byteOffset, size) : undefined;
+    const fed = lane !== undefined ? p.feedMd5(lane, plain, view.byteOffset, size) : undefined;
     fed?.catch(() => {});
-    // An asked job gets its sealed-output buffer with the decision to seal (see DecideMessage.out).
+    // The seal overwrites the plaintext: never before the lane has read it.
     const ask = isKnown !== undefined;
-    const takeOut = () => sealedPool.take(sealedCapacityBytes(size));
+    if (!ask) await fed;
     const done = await p.run(
-      {
-        plain,
-        length: size,
-        out: ask ? null : takeOut(),
-        keys,
-        compressionLevel: level,
-        sha3,
-        ask,
-      },
-      ask ? async (hash) => !(await isKnown(hash.toString("hex"))) : undefined,
-      ask ? takeOut : undefined,
+      { plain, offset: view.byteOffset, length: size, keys, compressionLevel: level, sha3, ask },
+      ask
+        ? async (hash) => {
+            if (await isKnown(hash.toString("hex"))) return false;
+            await fed;
+            return true;
+          }
+        : undefined,
     );
-    await fed;
-    plainPool.give(done.plain ?? plain);
     const buf = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
-    const sealed = done.sealed === null ? null : Buffer.from(done.sealed, 0, done.sealedLength);
+    let sealed: Buffer | null = null;
+    if (done.sealed) {
+      sealed = Buffer.from(plain, 0, done.sealedLength);
+    } else {
+      await fed;
+      plainPool.give(plain);
+    }
     return makeChunk(
       seq,
       size,
@@ -205,6 +207,7 @@ export async function* sealStream(
       buf(done.nameTag),
       done.compressed,
       sealed,
+      plainPool,
     );
   };
 
@@ -228,10 +231,14 @@ export async function* sealStream(
     queue.push(entry);
   };
 
-  const take = () => {
-    const pooled = plainPool.take(maxBytes);
-    if (pooled !== null) return Buffer.from(pooled);
-    return pool === null ? Buffer.allocUnsafeSlow(maxBytes) : Buffer.from(new SharedArrayBuffer(maxBytes));
+  // With workers: room for sealing in place around the plaintext (see JobMessage).
+  const bufferBytes = pool === null ? maxBytes : sealedCapacityBytes(maxBytes);
+  const at = pool === null ? 0 : SEALED_HEADER_BYTES;
+  const take = (): Buffer => {
+    const pooled = plainPool.take(bufferBytes);
+    if (pooled !== null) return Buffer.from(pooled, at, maxBytes);
+    if (pool === null) return Buffer.allocUnsafeSlow(maxBytes);
+    return Buffer.from(new SharedArrayBuffer(bufferBytes), at, maxBytes);
   };
   let seq = 0;
   try {

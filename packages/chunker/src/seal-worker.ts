@@ -5,18 +5,17 @@
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { parentPort } from "node:worker_threads";
-import { type ChunkDigests, ChunkSealer, sealedAllocBytes, sealedCapacityBytes } from "./chunk-sealer.js";
+import { type ChunkDigests, ChunkSealer } from "./chunk-sealer.js";
 import { ChunkerError } from "./errors.js";
 import { isLaneMessage, Md5Lanes } from "./md5-lanes.js";
 import { openSealedInto } from "./open-into.js";
-import { chunkNameTag } from "./seal-api.js";
+import { chunkNameTag, GCM_TAG_BYTES, SEALED_HEADER_BYTES } from "./seal-api.js";
 import {
   detachedCopy,
   type FromWorker,
   type JobMessage,
   type OpenMessage,
   type ToWorker,
-  transferable,
 } from "./worker-protocol.js";
 
 const port = parentPort;
@@ -88,40 +87,41 @@ function finish(job: JobMessage, digests: ChunkDigests, seal: boolean): void {
 }
 
 function finishJob(job: JobMessage, digests: ChunkDigests, seal: boolean): void {
-  const plain = Buffer.from(job.plain, 0, job.length);
-  const sealer = sealerFor(job.compressionLevel);
   const base = {
     kind: "done" as const,
     id: job.id,
-    plain: job.plain instanceof SharedArrayBuffer ? null : job.plain,
     hash: detachedCopy(digests.hash),
     sha3: digests.sha3 ? detachedCopy(digests.sha3) : null,
   };
   if (!seal) {
     const nameTag = detachedCopy(chunkNameTag(job.keys.nameKey, digests.hash));
-    post({ ...base, nameTag, compressed: false, sealed: null, sealedLength: 0 }, transferable(job.plain));
+    post({ ...base, nameTag, compressed: false, sealed: false, sealedLength: 0 });
     return;
   }
-  // Always seal into a buffer we own outright (allocUnsafeSlow, never the shared Buffer pool), so
-  // its ArrayBuffer can be transferred.
-  const need = sealedCapacityBytes(job.length);
-  const out =
-    job.out !== null && job.out.byteLength >= need
-      ? Buffer.from(job.out)
-      : Buffer.allocUnsafeSlow(sealedAllocBytes(need));
-  const r = sealer.seal(plain, digests.hash, job.keys, out);
-  noteSealed(job.length);
-  if (r.sealed.buffer !== out.buffer) throw new Error("seal-worker invariant: sealed outside its buffer");
-  post(
-    {
-      ...base,
-      nameTag: detachedCopy(r.nameTag),
-      compressed: r.compressed,
-      sealed: out.buffer,
-      sealedLength: r.sealed.length,
-    },
-    transferable(job.plain, out.buffer),
+  // Sealed in place, over the plaintext (see JobMessage): no output buffer to allocate or move.
+  const end = job.offset + job.length;
+  if (job.offset < SEALED_HEADER_BYTES || end + GCM_TAG_BYTES > job.plain.byteLength) {
+    throw new Error(
+      `seal-worker: no room to seal in place (plaintext at ${job.offset}..${end} of ${job.plain.byteLength})`,
+    );
+  }
+  const plain = Buffer.from(job.plain, job.offset, job.length);
+  const r = sealerFor(job.compressionLevel).seal(
+    plain,
+    digests.hash,
+    job.keys,
+    Buffer.from(job.plain, 0, end + GCM_TAG_BYTES),
   );
+  noteSealed(job.length);
+  if (r.sealed.buffer !== job.plain || r.sealed.byteOffset !== 0)
+    throw new Error("seal-worker invariant: sealed outside its buffer");
+  post({
+    ...base,
+    nameTag: detachedCopy(r.nameTag),
+    compressed: r.compressed,
+    sealed: true,
+    sealedLength: r.sealed.length,
+  });
 }
 
 /** Memory this thread allocated outright (never the shared Buffer pool), so it can be transferred. */
@@ -165,7 +165,7 @@ port.on("message", (msg: ToWorker) => {
       open(msg);
     } else if (msg.kind === "job") {
       const digests = sealerFor(msg.compressionLevel).digest(
-        new Uint8Array(msg.plain, 0, msg.length),
+        new Uint8Array(msg.plain, msg.offset, msg.length),
         msg.sha3,
       );
       if (msg.ask) {
@@ -178,8 +178,7 @@ port.on("message", (msg: ToWorker) => {
       const waiting = awaitingDecision.get(msg.id);
       if (waiting === undefined) throw new Error(`seal-worker: no job ${msg.id} awaiting a decision`);
       awaitingDecision.delete(msg.id);
-      const job = msg.out !== null ? { ...waiting.job, out: msg.out } : waiting.job;
-      finish(job, waiting.digests, msg.seal);
+      finish(waiting.job, waiting.digests, msg.seal);
     }
   } catch (err) {
     if (msg.kind === "job") wipeKeys(msg.keys.key, msg.keys.nameKey);

@@ -2,22 +2,24 @@ import type { SealKeys } from "./chunk-sealer.js";
 import type { ChunkerErrorCode } from "./errors.js";
 
 /**
- * Messages between the pool and a seal worker. Plaintext and sealed-output ArrayBuffers are moved
- * with transferList (never copied); the plaintext buffer always comes back with `done` so the main
- * thread can refill it.
+ * Messages between the pool and its workers. Chunk buffers are pool-owned SharedArrayBuffers,
+ * shared, never moved: a seal job reads the chunk's plaintext where the main thread cut it and
+ * writes the sealed chunk over it, in place (see JobMessage); an open job decrypts a blob over
+ * itself. Only a compressed chunk's decompressed plaintext is transferred back (OpenedMessage).
  */
 export interface JobMessage {
   readonly kind: "job";
   readonly id: number;
   /**
-   * The chunk's bytes at [0, length). A SharedArrayBuffer (what the pool's streams use) is shared,
-   * not moved: the pool owns it and reuses it once every job reading it replied. A plain
-   * ArrayBuffer is transferred and comes back with `done`.
+   * The chunk's plaintext is at [offset, offset + length). Sealing writes the sealed chunk over it,
+   * at [0, sealedLength): the header in the headroom before the plaintext (offset must be at least
+   * SEALED_HEADER_BYTES), each ciphertext slice over plaintext already read, the GCM tag after it
+   * (the buffer must extend GCM_TAG_BYTES past the plaintext). The main thread must not let the
+   * job seal before every other reader of the plaintext (the stream's MD5 lane) has read it.
    */
-  readonly plain: ArrayBuffer | SharedArrayBuffer;
+  readonly plain: SharedArrayBuffer;
+  readonly offset: number;
   readonly length: number;
-  /** A recycled sealed-output buffer (transferred), or null for the worker to allocate one. */
-  readonly out: ArrayBuffer | null;
   readonly keys: SealKeys;
   readonly compressionLevel: number | null;
   readonly sha3: boolean;
@@ -56,12 +58,6 @@ export interface DecideMessage {
   readonly kind: "decide";
   readonly id: number;
   readonly seal: boolean;
-  /**
-   * With `seal`: a recycled sealed-output buffer (transferred) for a job that was sent without
-   * one, or null. Taking it only now keeps a sealed buffer out of the pool for the seal and upload
-   * alone, not while the job waits in the worker's queue and for the dedup check.
-   */
-  readonly out: ArrayBuffer | null;
 }
 
 /**
@@ -100,14 +96,12 @@ export interface DigestedMessage {
 export interface DoneMessage {
   readonly kind: "done";
   readonly id: number;
-  /** The job's plaintext buffer when it was transferred; null when it was shared. */
-  readonly plain: ArrayBuffer | null;
   readonly hash: Uint8Array;
   readonly sha3: Uint8Array | null;
   readonly nameTag: Uint8Array;
   readonly compressed: boolean;
-  /** Holds the sealed blob at [0, sealedLength); null when the chunk was skipped as known. */
-  readonly sealed: ArrayBuffer | null;
+  /** Sealed: the job's buffer holds the sealed chunk at [0, sealedLength). False: skipped as known. */
+  readonly sealed: boolean;
   readonly sealedLength: number;
 }
 
@@ -154,11 +148,6 @@ export type FromWorker =
   | Md5Message
   | Md5FedMessage
   | OpenedMessage;
-
-/** The buffers among `bufs` that must be transferred (SharedArrayBuffers are shared instead). */
-export function transferable(...bufs: (ArrayBuffer | SharedArrayBuffer)[]): ArrayBuffer[] {
-  return bufs.filter((b): b is ArrayBuffer => !(b instanceof SharedArrayBuffer));
-}
 
 /** Copies a (possibly pool-backed) small Buffer so cloning it does not clone an 8 KiB slab. */
 export function detachedCopy(bytes: Uint8Array): Uint8Array {

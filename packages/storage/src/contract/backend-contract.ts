@@ -96,6 +96,16 @@ export function runBackendContract(
       expect((await b.get(k("view"))).equals(Buffer.from(view))).toBe(true);
     });
 
+    it("accepts a Buffer over a SharedArrayBuffer at an offset (how the pipeline hands sealed chunks)", async () => {
+      // Seal workers seal a chunk in place in a pool-owned SharedArrayBuffer; uploads get a view.
+      const bytes = randomBytes(70_000);
+      const shared = new SharedArrayBuffer(bytes.length + 100);
+      const view = Buffer.from(shared, 37, bytes.length);
+      view.set(bytes);
+      await b.put(k("shared"), view);
+      expect((await b.get(k("shared"))).equals(bytes)).toBe(true);
+    });
+
     it("get of a missing key fails with NotFound naming the provider", async () => {
       const err = await rejection(b.get(k("missing")));
       expect(err.code).toBe("NotFound");
