@@ -10,7 +10,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Figure } from "./figure.js";
-import { uniqueStream } from "./support/data.js";
+import { UniqueBody } from "./support/data.js";
 import { createBucket, get, newAgent, put, type Target } from "./support/http.js";
 import { ACCESS_KEY, peakRssBytes, SECRET_KEY, startNode } from "./support/node-process.js";
 
@@ -34,13 +34,7 @@ async function startReference(objectBytes: number) {
       return;
     }
     res.writeHead(200, { "content-length": String(objectBytes) });
-    const src = uniqueStream(objectBytes, 7);
-    src.on("data", (b: Buffer) => {
-      cipher.update(b);
-      if (!res.write(b)) src.pause();
-    });
-    res.on("drain", () => src.resume());
-    src.on("end", () => res.end());
+    new UniqueBody(objectBytes, 7).pipeTo(res, (b) => cipher.update(b));
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   return { port: (server.address() as AddressInfo).port, close: () => new Promise((r) => server.close(r)) };
@@ -95,10 +89,10 @@ export async function runGatewayBench(opts: { quick: boolean; log: (s: string) =
     let gwGet = 0;
     for (let round = 0; round < rounds; round++) {
       const r = await timed(objectBytes, () =>
-        put(rf, "/bench/ref", uniqueStream(objectBytes, 1), objectBytes),
+        put(rf, "/bench/ref", new UniqueBody(objectBytes, 1), objectBytes),
       );
       const g = await timed(objectBytes, async () => {
-        const status = await put(gw, "/bench/big", uniqueStream(objectBytes, 100 + round), objectBytes);
+        const status = await put(gw, "/bench/big", new UniqueBody(objectBytes, 100 + round), objectBytes);
         if (status !== 200) throw new Error(`gateway PUT: ${status}`);
       });
       const rg = await timed(objectBytes, () => get(rf, "/bench/ref"));
@@ -116,7 +110,7 @@ export async function runGatewayBench(opts: { quick: boolean; log: (s: string) =
     const idle = rssBytes(pid);
     const reset = resetPeakRss(pid);
     const rssPut = await timed(rssObjectBytes, async () => {
-      const status = await put(gw, "/bench/huge", uniqueStream(rssObjectBytes, 3), rssObjectBytes);
+      const status = await put(gw, "/bench/huge", new UniqueBody(rssObjectBytes, 3), rssObjectBytes);
       if (status !== 200) throw new Error(`gateway PUT (RSS): ${status}`);
     });
     const rss = peakRssBytes(pid);
