@@ -3,15 +3,21 @@ import { type Cutter, createCutter } from "./cutter.js";
 import type { ChunkingOptions } from "./options.js";
 
 /**
- * Cuts `source` into chunks, copying each chunk's bytes into a buffer from `take()` (at least
- * `maxBytes` long) and yielding the filled view. Holds at most one chunk buffer plus the current
- * input buffer; input buffers are never retained after they are copied, so a source may reuse them.
+ * Cuts `source` into chunks, copying each chunk's bytes into a buffer from `take(minBytes)` (at
+ * least `minBytes` long) and yielding the filled view. The first buffer of a chunk is asked for
+ * `initialBytes` (default: the cutter's max); a chunk that outgrows it moves to a buffer of the max
+ * (its bytes so far copied over) and the smaller one goes to `give`. Holds at most one chunk buffer
+ * plus the current input buffer; input buffers are never retained after they are copied, so a
+ * source may reuse them.
  */
 export async function* splitChunks(
   source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   cutter: Cutter,
-  take: () => Buffer,
+  take: (minBytes: number) => Buffer,
+  opts: { readonly initialBytes?: number; readonly give?: (buf: Buffer) => void } = {},
 ): AsyncGenerator<Buffer, void, undefined> {
+  const maxBytes = cutter.params.maxBytes;
+  const initialBytes = Math.min(maxBytes, opts.initialBytes ?? maxBytes);
   let cur: Buffer | null = null;
   let fill = 0;
   for await (const piece of source) {
@@ -19,7 +25,13 @@ export async function* splitChunks(
     while (start < piece.length) {
       const cut = cutter.findCut(piece, start);
       const end = cut < 0 ? piece.length : cut;
-      if (cur === null) cur = take();
+      if (cur === null) cur = take(initialBytes);
+      if (fill + (end - start) > cur.length) {
+        const bigger = take(maxBytes);
+        copyInto(bigger, cur.subarray(0, fill), 0);
+        opts.give?.(cur);
+        cur = bigger;
+      }
       copyInto(cur, piece.subarray(start, end), fill);
       fill += end - start;
       start = end;
