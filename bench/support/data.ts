@@ -1,41 +1,18 @@
 /** BENCH HELPER: cheap, incompressible, never-repeating data (so dedup cannot shortcut the work). */
 import { randomFillSync } from "node:crypto";
-import { Readable, type Writable } from "node:stream";
+import type { Writable } from "node:stream";
 
 const POOL_BYTES = 64 * 1024 * 1024;
 const PIECE_BYTES = 1024 * 1024;
 const STAMP_EVERY_BYTES = 4096;
 let pool: Buffer | undefined;
 
-/** `total` bytes: a random pool with a running counter stamped every 4 KiB of each piece. */
-export function uniqueStream(total: number, salt = Date.now()): Readable {
-  pool ??= randomFillSync(Buffer.allocUnsafe(POOL_BYTES));
-  const src = pool;
-  let sent = 0;
-  let counter = salt;
-  return new Readable({
-    highWaterMark: 4 * PIECE_BYTES,
-    read() {
-      if (sent >= total) {
-        this.push(null);
-        return;
-      }
-      const n = Math.min(PIECE_BYTES, total - sent);
-      const off = sent % (POOL_BYTES - PIECE_BYTES);
-      const piece = Buffer.from(src.subarray(off, off + n));
-      for (let i = 0; i + 8 <= n; i += STAMP_EVERY_BYTES) piece.writeDoubleLE(counter++, i);
-      sent += n;
-      this.push(piece);
-    },
-  });
-}
-
 /** Buffers in flight in a UniqueBody: the most it writes ahead of what the socket has flushed. */
 const RING_PIECES = 8;
 
 /**
- * The same kind of bytes as `uniqueStream` (random, a running counter stamped every 4 KiB), written
- * straight into a request from a ring of reused 1 MiB buffers: a buffer is restamped only after the
+ * `total` cheap, incompressible, never-repeating bytes (a random pool, a running counter stamped
+ * every 4 KiB, so dedup cannot shortcut the work), written straight into a request from a ring of reused 1 MiB buffers: a buffer is restamped only after the
  * socket flushed it (the write callback). The client shares the machine's two cores with the server
  * under test, so its data generator must cost next to nothing: copying every piece into a fresh
  * buffer took ~0.5 s of CPU per GiB, half of the client's, and that CPU was taken from whichever

@@ -35,10 +35,6 @@ export class Md5Lanes {
     lane.update(new Uint8Array(msg.plain, msg.offset, msg.length));
     return { kind: "md5-fed", id: msg.id };
   }
-
-  get size(): number {
-    return this.#lanes.size;
-  }
 }
 
 export function isLaneMessage(msg: { readonly kind: string }): msg is LaneMessage {

@@ -170,7 +170,7 @@ export class SealWorkerPool {
     if (slot === undefined)
       return Promise.reject(this.slots[0]?.failed ?? new ChunkerError("WorkerFailed", "no seal worker"));
     // Exact-size copies, wiped once posted: a key that is a view of a pooled 8 KiB slab would clone
-    // the whole slab (other keys, request bytes) into the worker, and cost ~0.1 ms per message.
+    // the whole slab (other keys, request bytes) into the worker.
     const keys = {
       keyId: job.keys.keyId,
       key: detachedCopy(job.keys.key),
