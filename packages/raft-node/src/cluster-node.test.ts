@@ -234,6 +234,32 @@ describe("ClusterNode over gRPC", () => {
     expect(cluster.machines.get(f2!.id)!.get("k")).toBe("from-follower");
   });
 
+  it("commits concurrent proposals forwarded by a follower each once, each answered with its own entry", async () => {
+    cluster = new GrpcCluster();
+    await cluster.init([1, 2, 3]);
+    const leader = await cluster.leader();
+    const follower = [...cluster.nodes.values()].find((n) => n !== leader)!;
+    const keys = Array.from({ length: 40 }, (_, i) => `batch-${i}`);
+    const out = await Promise.all(keys.map((k) => follower.propose(kvCommand(k, `v-${k}`))));
+    expect(out.map((o) => o.result)).toEqual(keys.map((k) => ({ ok: true, k })));
+    expect(new Set(out.map((o) => o.index)).size).toBe(keys.length);
+    // Every proposal is applied on the proposing follower when its call resolves.
+    for (const k of keys) expect(cluster.machines.get(follower.id)!.get(k)).toBe(`v-${k}`);
+    // The same through the cluster service of that follower (a client's batch, forwarded on).
+    const client = new ClusterClient(cluster.addrs.get(follower.id)!, { secret: SECRET });
+    try {
+      const more = await Promise.all(
+        keys.map((k) => client.propose({ command: kvCommand(`${k}-c`, "c"), timeoutMs: 5000, hops: 0 })),
+      );
+      expect(more.map((r) => r.failure)).toEqual(keys.map(() => undefined));
+      expect(new Set(more.map((r) => r.index)).size).toBe(keys.length);
+      await follower.readBarrier();
+      for (const k of keys) expect(cluster.machines.get(follower.id)!.get(`${k}-c`)).toBe("c");
+    } finally {
+      client.close();
+    }
+  });
+
   it("refuses callers without the cluster secret and answers those with it", async () => {
     cluster = new GrpcCluster();
     await cluster.init([1, 2, 3]);

@@ -25,7 +25,7 @@ import {
   type TlsMaterial,
   updateServerCredentials,
 } from "./grpc/channel.js";
-import { ClusterClient, errorToFailure, failureToError } from "./grpc/cluster-client.js";
+import { ClusterClient, errorToFailure, failureToError, MAX_PROPOSE_BATCH } from "./grpc/cluster-client.js";
 import {
   type AddNodeRequest,
   type AdminRequest,
@@ -33,7 +33,9 @@ import {
   decodeCluster,
   encodeCluster,
   type MemberInfo,
+  type ProposeBatchRequest,
   type ProposeRequest,
+  type ProposeResponse,
   type ReadIndexRequest,
   type RemoveNodeRequest,
   type StatusResponse,
@@ -507,18 +509,35 @@ export class ClusterNode {
       };
     };
     return {
-      Propose: h<ProposeRequest>("Propose", "ProposeRequest", "ProposeResponse", async (req) => {
-        const timeout = this.#timeout(req.timeoutMs);
-        let out: ProposeOutcome;
-        if (this.raft.role === "leader") {
-          out = await withDeadline(this.raft.propose(req.command), Date.now() + timeout, "proposal");
-        } else if (req.hops === 0) {
-          out = await this.propose(req.command, timeout);
-        } else {
-          throw notLeader(this.raft.leader);
-        }
-        return { index: out.index, term: out.term, resultJson: JSON.stringify(out.result ?? null) };
-      }),
+      Propose: h<ProposeRequest>("Propose", "ProposeRequest", "ProposeResponse", (req) =>
+        this.#servePropose(req),
+      ),
+      ProposeBatch: h<ProposeBatchRequest>(
+        "ProposeBatch",
+        "ProposeBatchRequest",
+        "ProposeBatchResponse",
+        async (batch) => {
+          if (batch.requests.length > MAX_PROPOSE_BATCH)
+            throw new RaftNodeError(
+              "InvalidArgument",
+              `a propose batch holds at most ${MAX_PROPOSE_BATCH} requests, got ${batch.requests.length}`,
+            );
+          // Independent proposals: each fails or succeeds on its own, like separate Propose calls.
+          const responses = await Promise.all(
+            batch.requests.map((req) =>
+              this.#servePropose(req).catch(
+                (err: unknown): ProposeResponse => ({
+                  failure: errorToFailure(err),
+                  index: 0,
+                  term: 0,
+                  resultJson: "",
+                }),
+              ),
+            ),
+          );
+          return { responses };
+        },
+      ),
       ReadIndex: h<ReadIndexRequest>("ReadIndex", "ReadIndexRequest", "ReadIndexResponse", async (req) => ({
         index: await this.readBarrier(this.#timeout(req.timeoutMs)),
       })),
@@ -569,6 +588,20 @@ export class ClusterNode {
         },
       ),
     };
+  }
+
+  /** One Propose request (alone or in a batch): appended here as the leader, else forwarded once. */
+  async #servePropose(req: ProposeRequest): Promise<ProposeResponse> {
+    const timeout = this.#timeout(req.timeoutMs);
+    let out: ProposeOutcome;
+    if (this.raft.role === "leader") {
+      out = await withDeadline(this.raft.propose(req.command), Date.now() + timeout, "proposal");
+    } else if (req.hops === 0) {
+      out = await this.propose(req.command, timeout);
+    } else {
+      throw notLeader(this.raft.leader);
+    }
+    return { index: out.index, term: out.term, resultJson: JSON.stringify(out.result ?? null) };
   }
 
   /** A request forwarded once already must land on the leader (no forwarding chains or loops). */

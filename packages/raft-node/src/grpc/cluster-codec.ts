@@ -33,6 +33,14 @@ export interface ProposeResponse {
   readonly resultJson: string;
 }
 
+export interface ProposeBatchRequest {
+  readonly requests: readonly ProposeRequest[];
+}
+
+export interface ProposeBatchResponse {
+  readonly responses: readonly ProposeResponse[];
+}
+
 export interface ReadIndexRequest {
   readonly timeoutMs: number;
 }
@@ -125,18 +133,23 @@ const MEMBER: Schema = [
   [5, "progressState", "string"],
 ];
 
+const PROPOSE_REQUEST: Schema = [
+  [1, "command", "bytes"],
+  [2, "timeoutMs", "uint"],
+  [3, "hops", "uint"],
+];
+const PROPOSE_RESPONSE: Schema = [
+  [1, "failure", { message: FAILURE }],
+  [2, "index", "uint"],
+  [3, "term", "uint"],
+  [4, "resultJson", "string"],
+];
+
 export const SCHEMAS = {
-  ProposeRequest: [
-    [1, "command", "bytes"],
-    [2, "timeoutMs", "uint"],
-    [3, "hops", "uint"],
-  ],
-  ProposeResponse: [
-    [1, "failure", { message: FAILURE }],
-    [2, "index", "uint"],
-    [3, "term", "uint"],
-    [4, "resultJson", "string"],
-  ],
+  ProposeRequest: PROPOSE_REQUEST,
+  ProposeResponse: PROPOSE_RESPONSE,
+  ProposeBatchRequest: [[1, "requests", { repeated: PROPOSE_REQUEST }]],
+  ProposeBatchResponse: [[1, "responses", { repeated: PROPOSE_RESPONSE }]],
   ReadIndexRequest: [[1, "timeoutMs", "uint"]],
   ReadIndexResponse: [
     [1, "failure", { message: FAILURE }],

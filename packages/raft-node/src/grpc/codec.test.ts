@@ -171,6 +171,28 @@ describe("cluster.proto codec", () => {
           resultJson: '{"ok":true}',
         },
       ],
+      [
+        "ProposeBatch",
+        "request",
+        "ProposeBatchRequest",
+        {
+          requests: [
+            { command: Buffer.from("a"), timeoutMs: 5000, hops: 0 },
+            { command: Buffer.from("bc"), timeoutMs: 7, hops: 1 },
+          ],
+        },
+      ],
+      [
+        "ProposeBatch",
+        "response",
+        "ProposeBatchResponse",
+        {
+          responses: [
+            { index: 9, term: 2, resultJson: "null" },
+            { failure: { code: "Timeout", message: "t", leaderId: 0 }, index: 0, term: 0, resultJson: "" },
+          ],
+        },
+      ],
       ["ReadIndex", "request", "ReadIndexRequest", { timeoutMs: 100 }],
       ["ReadIndex", "response", "ReadIndexResponse", { index: 77 }],
       [
@@ -212,20 +234,23 @@ describe("cluster.proto codec", () => {
       ],
       ["Admin", "response", "AdminResponse", { resultJson: '{"freed":3}', nodeId: 2 }],
     ];
+    // Byte fields compared as bytes (protobufjs gives Buffers, we give Uint8Arrays), at any depth.
+    const same = (got: unknown, want: unknown): void => {
+      if (want instanceof Uint8Array) expect(Buffer.from(got as Uint8Array).equals(want)).toBe(true);
+      else if (Array.isArray(want)) {
+        expect(got).toHaveLength(want.length);
+        for (const [i, w] of want.entries()) same((got as unknown[])[i], w);
+      } else if (want !== null && typeof want === "object")
+        for (const [k, v] of Object.entries(want)) same((got as Record<string, unknown>)[k], v);
+      else expect(got).toEqual(want);
+    };
     for (const [method, dir, name, value] of cases) {
       const codec = clusterMethod(method);
       const ours = encodeCluster(name, value);
       const theirs = dir === "request" ? codec.requestDeserialize(ours) : codec.responseDeserialize(ours);
-      for (const [k, v] of Object.entries(value)) {
-        if (v instanceof Uint8Array) expect(Buffer.from(theirs[k] as Buffer).equals(v)).toBe(true);
-        else expect(theirs[k]).toEqual(v);
-      }
+      same(theirs, value);
       const bytes = dir === "request" ? codec.requestSerialize(theirs) : codec.responseSerialize(theirs);
-      const back = decodeCluster<Record<string, unknown>>(name, bytes);
-      for (const [k, v] of Object.entries(value)) {
-        if (v instanceof Uint8Array) expect(Buffer.from(back[k] as Uint8Array).equals(v)).toBe(true);
-        else expect(back[k]).toEqual(v);
-      }
+      same(decodeCluster<Record<string, unknown>>(name, bytes), value);
     }
   });
 });

@@ -32,6 +32,7 @@ export const RAFT_SERVICE = {
 
 export const CLUSTER_METHODS = [
   "Propose",
+  "ProposeBatch",
   "ReadIndex",
   "Status",
   "AddNode",
