@@ -90,3 +90,40 @@ describe("malloc thresholds", () => {
     60_000,
   );
 });
+
+describe("early minor GCs of streamed input", () => {
+  // In a fresh process (the flags must not leak into the test runner), counting V8's own GC
+  // events: a scavenge once every STREAM_MINOR_GC_EVERY_BYTES streamed through, not per call.
+  const script = (tune: boolean) => `
+    import { PerformanceObserver, constants } from "node:perf_hooks";
+    const m = await import(${JSON.stringify(new URL("./heap-tuning.ts", import.meta.url).href)});
+    if (${tune}) m.tuneHeapForStreaming();
+    let minor = 0;
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) if (e.detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR) minor++;
+    }).observe({ entryTypes: ["gc"] });
+    const tick = () => new Promise((r) => setImmediate(r));
+    await tick();
+    const step = m.STREAM_MINOR_GC_EVERY_BYTES / 4;
+    for (let i = 0; i < 12; i++) m.noteStreamedBytes(step);
+    await tick();
+    await new Promise((r) => setTimeout(r, 50));
+    console.log(JSON.stringify({ minor }));
+  `;
+  const run = (tune: boolean): { minor: number } =>
+    JSON.parse(
+      execFileSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script(tune)])
+        .toString()
+        .trim(),
+    );
+
+  it("runs one minor GC per STREAM_MINOR_GC_EVERY_BYTES once tuned (3 for 12 quarter steps)", () => {
+    const { minor } = run(true);
+    expect(minor).toBeGreaterThanOrEqual(3);
+    expect(minor).toBeLessThan(12);
+  });
+
+  it("runs none of its own untuned", () => {
+    expect(run(false).minor).toBeLessThan(3);
+  });
+});

@@ -36,13 +36,18 @@ export function operatorSetHeapGrowing(
 }
 
 /**
- * Applies the tuning once per process (the V8 growing factor, and glibc's malloc thresholds, below);
- * returns the percent in effect, or null if the operator set their own.
+ * Applies the tuning once per process (the V8 growing factor; glibc's malloc thresholds and early
+ * minor GCs of streamed input, both below); returns the percent in effect, or null if the operator
+ * set their own.
  */
 export function tuneHeapForStreaming(): number | null {
   if (!mallocTuned) {
     mallocTuned = true;
     raiseMallocThresholds(process.env);
+  }
+  if (streamGc === undefined) {
+    setFlagsFromString("--expose-gc");
+    streamGc = runInNewContext("gc") as typeof streamGc;
   }
   if (operatorSetHeapGrowing(process.execArgv, process.env.NODE_OPTIONS)) return null;
   if (!applied) {
@@ -98,4 +103,31 @@ export function raiseMallocThresholds(env: NodeJS.ProcessEnv): boolean {
   // The block is freed when V8 sweeps it, during or shortly after this collection.
   gc({ type: "major" });
   return true;
+}
+
+/**
+ * Streamed input bytes between minor GCs on the thread that reads request bodies (see
+ * `noteStreamedBytes`). Measured on 1 GiB PUTs through one node: the malloc heap's resident size
+ * went from 76–81 to 58–62 MiB, with no measurable change in main-thread CPU (a scavenge of the
+ * gateway's young generation takes ~1–2 ms; V8 was scavenging on external memory pressure anyway,
+ * every ~40–75 MiB of body).
+ */
+export const STREAM_MINOR_GC_EVERY_BYTES = 16 * 1024 * 1024;
+let streamGc: ((opts?: { type: "minor" | "major" }) => void) | undefined;
+let sinceStreamGc = 0;
+
+/**
+ * Every body piece Node's HTTP parser hands over is a fresh malloc'ed copy (64 KiB), dead once the
+ * pipeline copied it into a chunk, and freed only when V8 collects its Buffer: a scavenge, which
+ * V8 starts on "external memory pressure" only after tens of MiB of such garbage. With streaming
+ * tuned on (`tuneHeapForStreaming`), a minor GC every STREAM_MINOR_GC_EVERY_BYTES of streamed input
+ * frees it early, so it reuses the same few MiB of the malloc heap.
+ */
+export function noteStreamedBytes(n: number): void {
+  if (streamGc === undefined) return;
+  sinceStreamGc += n;
+  if (sinceStreamGc >= STREAM_MINOR_GC_EVERY_BYTES) {
+    sinceStreamGc = 0;
+    streamGc({ type: "minor" });
+  }
 }

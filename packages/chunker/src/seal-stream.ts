@@ -4,6 +4,7 @@ import { ChunkSealer, type SealKeys, sealedAllocBytes, sealedCapacityBytes } fro
 import { splitChunks } from "./chunk-stream.js";
 import { createCutter } from "./cutter.js";
 import { ChunkerError } from "./errors.js";
+import { noteStreamedBytes } from "./heap-tuning.js";
 import { type ChunkingOptions, DEFAULT_CHUNKING } from "./options.js";
 import { chunkNameTag, SEAL_OVERHEAD_BYTES, SEALED_HEADER_BYTES } from "./seal-api.js";
 import { defaultSealWorkers, type Md5Lane, SealWorkerPool } from "./seal-pool.js";
@@ -251,6 +252,7 @@ export async function* sealStream(
   try {
     for await (const view of splitChunks(source, cutter, take, { initialBytes, give })) {
       md5Here?.update(view);
+      noteStreamedBytes(view.length);
       submit(view, seq++);
       // Hand over finished chunks early (lets uploads start); block once maxInFlight are cut ahead.
       while (queue.length > 0 && (queue.length >= maxInFlight || queue[0]!.done)) {
