@@ -13,6 +13,7 @@ import type { Figure } from "./figure.js";
 import { UniqueBody } from "./support/data.js";
 import { createBucket, get, newAgent, put, type Target } from "./support/http.js";
 import { ACCESS_KEY, peakRssBytes, SECRET_KEY, startNode } from "./support/node-process.js";
+import { cpuTimes, stealPercent } from "./support/steal.js";
 
 const MiB = 1024 * 1024;
 
@@ -88,17 +89,22 @@ export async function runGatewayBench(opts: { quick: boolean; log: (s: string) =
     let refGet = 0;
     let gwGet = 0;
     for (let round = 0; round < rounds; round++) {
+      const c0 = cpuTimes();
       const r = await timed(objectBytes, () =>
         put(rf, "/bench/ref", new UniqueBody(objectBytes, 1), objectBytes),
       );
+      const c1 = cpuTimes();
       const g = await timed(objectBytes, async () => {
         const status = await put(gw, "/bench/big", new UniqueBody(objectBytes, 100 + round), objectBytes);
         if (status !== 200) throw new Error(`gateway PUT: ${status}`);
       });
+      const c2 = cpuTimes();
       const rg = await timed(objectBytes, () => get(rf, "/bench/ref"));
       const gg = await timed(objectBytes, () => get(gw, "/bench/big"));
+      const [sr, sg] = [stealPercent(c0, c1), stealPercent(c1, c2)];
       opts.log(
-        `  round ${round + 1}/${rounds}: PUT ${g.toFixed(0)} vs ${r.toFixed(0)} MB/s, GET ${gg.toFixed(0)} vs ${rg.toFixed(0)} MB/s`,
+        `  round ${round + 1}/${rounds}: PUT ${g.toFixed(0)} vs ${r.toFixed(0)} MB/s, GET ${gg.toFixed(0)} vs ${rg.toFixed(0)} MB/s` +
+          (sr === null || sg === null ? "" : ` (CPU steal during the PUTs: ${sg}% vs ${sr}%)`),
       );
       refPut = Math.max(refPut, r);
       gwPut = Math.max(gwPut, g);

@@ -13,6 +13,7 @@ import type { Figure } from "./figure.js";
 import { runGatewayBench } from "./gateway.js";
 import { runSmallObjectBench } from "./small.js";
 import { REPO_ROOT } from "./support/node-process.js";
+import { cpuTimes, stealPercent } from "./support/steal.js";
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
@@ -95,6 +96,7 @@ const suites: Suite[] = [
 ];
 
 const load = () => loadavg().map((l) => Number(l.toFixed(2)));
+const steal: Record<string, number | null> = {};
 const loadBefore = load();
 const startedAt = Date.now();
 const figures: Figure[] = [];
@@ -102,12 +104,16 @@ let failed = 0;
 for (const suite of suites) {
   if (only && !only.has(suite.name)) continue;
   log(`── ${suite.name}`);
+  const t0 = cpuTimes();
   try {
     figures.push(...(await suite.run()));
   } catch (err) {
     failed++;
     log(`bench ${suite.name} could not run: ${(err as Error).stack ?? err}`);
   }
+  steal[suite.name] = stealPercent(t0, cpuTimes());
+  if (steal[suite.name] !== null)
+    log(`   (${suite.name}: ${steal[suite.name]}% of CPU time stolen by the hypervisor)`);
 }
 
 const fmt = (v: number | null) => (v === null ? "" : v >= 100 ? v.toFixed(0) : v.toFixed(2));
@@ -125,7 +131,12 @@ const seconds = Math.round((Date.now() - startedAt) / 1000);
 lines.push(
   "",
   `${quick ? "--quick, " : ""}${cpus().length} cores, load average (1/5/15 min) ${loadBefore.join(" ")} before, ` +
-    `${loadAfter.join(" ")} after; ${seconds} s`,
+    `${loadAfter.join(" ")} after; ${seconds} s` +
+    (Object.values(steal).some((v) => v !== null)
+      ? `; CPU steal ${Object.entries(steal)
+          .map(([k, v]) => `${k} ${v ?? "?"}%`)
+          .join(", ")}`
+      : ""),
 );
 process.stdout.write(`${lines.join("\n")}\n`);
 const outDir = join(REPO_ROOT, "bench", "results");
@@ -133,7 +144,16 @@ mkdirSync(outDir, { recursive: true });
 writeFileSync(
   join(outDir, "latest.json"),
   `${JSON.stringify(
-    { quick, at: new Date().toISOString(), cores: cpus().length, loadBefore, loadAfter, seconds, figures },
+    {
+      quick,
+      at: new Date().toISOString(),
+      cores: cpus().length,
+      loadBefore,
+      loadAfter,
+      stealPercent: steal,
+      seconds,
+      figures,
+    },
     null,
     2,
   )}\n`,
