@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Manifest } from "../../packages/manifest/src/index.js";
+import { ClusterClient } from "../../packages/raft-node/src/index.js";
 import { CLUSTER_SECRET, TestCluster } from "../cluster/harness.js";
 import { type RunResult, runEnigma } from "../support/cli.js";
 import { TEST_PASSPHRASE } from "../support/engine.js";
@@ -22,6 +23,7 @@ interface RotateJson {
   currentKeyId: number;
   keyIds: number[];
   providerKeyRotated: boolean;
+  repeated: boolean;
   provider: { kind: string };
   nodeId: number;
 }
@@ -158,6 +160,44 @@ describe("keys rotate --node on a 3-node cluster", () => {
     const expected = Array.from({ length: 2 + done.length }, (_, i) => i + 1);
     for (const id of cluster.ids) expect(dataKeyIds(id)).toEqual(expected);
     for (const id of done) expect(expected).toContain(id);
+  }, 120_000);
+
+  it("a retried call (same request id, any node) reports the rotation it already did instead of rotating again", async () => {
+    const before = dataKeyIds(1);
+    const call = async (id: number, argsJson: string) => {
+      const client = new ClusterClient(`127.0.0.1:${cluster.node(id).grpcPort}`, { secret: CLUSTER_SECRET });
+      try {
+        return await client.admin({
+          action: "keys.rotate",
+          argsJson,
+          onLeader: true,
+          timeoutMs: 30_000,
+          hops: 0,
+        });
+      } finally {
+        client.close();
+      }
+    };
+    const requestId = "retry-test-0123456789";
+    const first = await call(cluster.ids[0]!, JSON.stringify({ requestId }));
+    expect(first.failure).toBeUndefined();
+    const r1 = JSON.parse(first.resultJson) as RotateJson;
+    expect(r1).toMatchObject({ currentKeyId: before.length + 1, repeated: false });
+    // The response was "lost": the caller retries, through another node.
+    const second = await call(cluster.ids[2]!, JSON.stringify({ requestId }));
+    expect(second.failure).toBeUndefined();
+    const r2 = JSON.parse(second.resultJson) as RotateJson;
+    expect(r2).toMatchObject({ currentKeyId: r1.currentKeyId, repeated: true, providerKeyRotated: false });
+    await cluster.converged();
+    for (const id of cluster.ids) expect(dataKeyIds(id)).toEqual([...before, before.length + 1]);
+    // A new request id rotates again; a malformed one is refused.
+    const third = JSON.parse(
+      (await call(cluster.ids[1]!, JSON.stringify({ requestId: "another-request-id" }))).resultJson,
+    );
+    expect(third).toMatchObject({ currentKeyId: before.length + 2, repeated: false });
+    const bad = await call(cluster.ids[1]!, JSON.stringify({ requestId: "x" }));
+    expect(bad.failure?.code).toBe("Rejected");
+    expect(bad.failure?.message).toMatch(/requestId/);
   }, 120_000);
 
   it("refuses a malformed --node without contacting anything", async () => {

@@ -147,6 +147,15 @@ export class Manifest {
     return this.#meta.raftMeta();
   }
 
+  /**
+   * True when a command proposed with this requestId was applied here and is still within the
+   * de-duplication window (the last 10,000 entries): a retry of it would change nothing.
+   */
+  hasAppliedRequest(requestId: string): boolean {
+    this.#open();
+    return this.#meta.hasAppliedRequest(requestId);
+  }
+
   /** Bootstrap only: records the cluster id; a different id later is refused. */
   setClusterId(clusterId: string): void {
     this.#current();

@@ -10,6 +10,7 @@
  * its key provider once if the provider key is new to it. With `--node HOST:PORT` it runs on the
  * cluster's leader (server engine/keys-admin.ts), one rotation at a time.
  */
+import { randomUUID } from "node:crypto";
 import {
   decryptCredential,
   isEncryptedCredential,
@@ -200,7 +201,9 @@ async function keysRotateRemote(ctx: Context, addr: string, timeout: string | un
   try {
     const res = await client.admin({
       action: KEYS_ROTATE_ACTION,
-      argsJson: "{}",
+      // One id per invocation: the node reuses it when it retries the forward (leader change,
+      // timeout), and a rotation already applied under it is reported instead of repeated.
+      argsJson: JSON.stringify({ requestId: randomUUID() }),
       onLeader: true,
       timeoutMs,
       hops: 0,
@@ -223,9 +226,11 @@ async function keysRotateRemote(ctx: Context, addr: string, timeout: string | un
 function printRotated(ctx: Context, r: KeysRotateResult & { nodeId?: number }): void {
   const where = r.nodeId === undefined ? "" : ` (on the leader, node ${r.nodeId})`;
   ctx.out.result(r, () =>
-    r.providerKeyRotated
-      ? `new provider key ${r.currentProviderKeyId} (${r.providerKeySecret}) and new current data key ${r.currentKeyId} wrapped under it${where}`
-      : `new current data key ${r.currentKeyId} (${r.provider.kind} key provider: the provider key does not rotate)${where}`,
+    r.repeated
+      ? `already rotated by this request (a retried call): current data key ${r.currentKeyId}${where}`
+      : r.providerKeyRotated
+        ? `new provider key ${r.currentProviderKeyId} (${r.providerKeySecret}) and new current data key ${r.currentKeyId} wrapped under it${where}`
+        : `new current data key ${r.currentKeyId} (${r.provider.kind} key provider: the provider key does not rotate)${where}`,
   );
 }
 

@@ -14,6 +14,7 @@ export class RaftMetaQueries {
   readonly #get: Database.Statement<[], MetaRow>;
   readonly #setClusterId: Database.Statement<[string]>;
   readonly #resetCluster: Database.Statement<[string]>;
+  readonly #request: Database.Statement<[string], { one: number }>;
 
   constructor(db: Database.Database) {
     this.#get = db.prepare(
@@ -23,6 +24,12 @@ export class RaftMetaQueries {
     this.#resetCluster = db.prepare(
       "UPDATE raft_meta SET cluster_id = ?, membership = NULL, membership_index = 0 WHERE id = 1",
     );
+    this.#request = db.prepare("SELECT 1 AS one FROM applied_requests WHERE request_id = ?");
+  }
+
+  /** True when a command with this requestId was applied and is still in the de-duplication window. */
+  hasAppliedRequest(requestId: string): boolean {
+    return this.#request.get(requestId) !== undefined;
   }
 
   raftMeta(): RaftMeta {

@@ -29,6 +29,11 @@ export interface KeysRotateResult {
   readonly currentProviderKeyId: number;
   /** The new provider key's secret (vault providers), or null when the provider key did not rotate. */
   readonly providerKeySecret: string | null;
+  /**
+   * The call carried a request id whose rotation was already applied (a retry after a timeout or
+   * a leader change): nothing was rotated again; `currentKeyId` is the current data key.
+   */
+  readonly repeated: boolean;
 }
 
 /**
@@ -38,23 +43,64 @@ export interface KeysRotateResult {
  * anywhere before the call. If the data key step fails, the new provider key wraps nothing yet:
  * rotating again is safe. Throws the provider's KeyProviderError, or CommandRefused.
  */
-export async function rotateKeys(engine: Engine, nowMs: number): Promise<KeysRotateResult> {
+export async function rotateKeys(
+  engine: Engine,
+  nowMs: number,
+  opts: { readonly requestId?: string } = {},
+): Promise<KeysRotateResult> {
   const kp = engine.keyProvider;
+  const provider = { kind: kp.kind, description: kp.description, canRotate: kp.canRotate };
+  if (opts.requestId !== undefined) {
+    // A retry of a rotation that went through (its data key committed): report, rotate nothing.
+    await engine.committer.readBarrier();
+    if (engine.manifest.hasAppliedRequest(opts.requestId)) {
+      await engine.keyring.sync();
+      return {
+        currentKeyId: engine.keyring.current().keyId,
+        keyIds: engine.keyring.ids(),
+        provider,
+        providerKeyRotated: false,
+        currentProviderKeyId: engine.keystore.currentKeyId,
+        providerKeySecret: null,
+        repeated: true,
+      };
+    }
+  }
   const rotated: ProviderKeyInfo | undefined = kp.canRotate ? await kp.rotate() : undefined;
   await engine.committer.readBarrier();
-  const keyId = await rotateDataKey(engine.keystore, engine.manifest, engine.committer, nowMs);
+  // The data key proposal carries the request id: the state machine applies it at most once even
+  // if this attempt and a retry both reach it.
+  const keyId = await rotateDataKey(
+    engine.keystore,
+    engine.manifest,
+    engine.committer,
+    nowMs,
+    opts.requestId,
+  );
   await engine.keyring.sync();
   return {
     currentKeyId: keyId,
     keyIds: engine.keyring.ids(),
-    provider: { kind: kp.kind, description: kp.description, canRotate: kp.canRotate },
+    provider,
     providerKeyRotated: rotated !== undefined,
     currentProviderKeyId: engine.keystore.currentKeyId,
     providerKeySecret: rotated?.secretName ?? null,
+    repeated: false,
   };
 }
 
-const RotateArgs = z.object({}).strict();
+/**
+ * `requestId`: makes a retried call idempotent (the CLI sends a fresh one per invocation and the
+ * node forwarding it reuses it on every attempt). Same shape as the manifest's request ids.
+ */
+const RotateArgs = z
+  .object({
+    requestId: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{8,64}$/, "requestId: 8-64 of [A-Za-z0-9_-]")
+      .optional(),
+  })
+  .strict();
 
 /** `keys.rotate` {} → KeysRotateResult & {nodeId}: on the leader only, one rotation at a time. */
 export function registerKeyActions(registry: AdminRegistry, ctx: AdminContext): void {
@@ -62,7 +108,9 @@ export function registerKeyActions(registry: AdminRegistry, ctx: AdminContext): 
   registry.register(KEYS_ROTATE_ACTION, async (raw) => {
     const parsed = RotateArgs.safeParse(raw ?? {});
     if (!parsed.success)
-      throw new AdminRejected(`${KEYS_ROTATE_ACTION}: takes no arguments (call it with onLeader)`);
+      throw new AdminRejected(
+        `${KEYS_ROTATE_ACTION}: takes only an optional requestId (call it with onLeader): ${parsed.error.issues[0]?.message ?? "bad arguments"}`,
+      );
     const raft = ctx.cluster?.node.raft;
     // Forwarded here as the leader but no longer it: the caller's node retries on the new leader.
     if (raft !== undefined && raft.role !== "leader")
@@ -77,7 +125,11 @@ export function registerKeyActions(registry: AdminRegistry, ctx: AdminContext): 
       );
     running = true;
     try {
-      const r = await rotateKeys(ctx.engine, Date.now());
+      const r = await rotateKeys(
+        ctx.engine,
+        Date.now(),
+        parsed.data.requestId === undefined ? {} : { requestId: parsed.data.requestId },
+      );
       ctx.logger.info(
         {
           keys: {

@@ -278,17 +278,17 @@ export async function rotateDataKey(
   manifest: Manifest,
   committer: Committer,
   nowMs: number,
+  requestId?: string,
 ): Promise<number> {
   const ids = manifest.dataKeys().map((k) => k.keyId);
   const keyId = (ids.length ? Math.max(...ids) : 0) + 1;
   const { key, wrapped } = keys.newDataKey(keyId);
   key.fill(0); // this node unwraps it from the manifest like every other node
-  await proposeOrThrow(committer, {
-    type: "AddDataKey",
-    keyId,
-    wrappedHex: Buffer.from(wrapped).toString("hex"),
-    createdAtMs: nowMs,
-  });
+  await proposeOrThrow(
+    committer,
+    { type: "AddDataKey", keyId, wrappedHex: Buffer.from(wrapped).toString("hex"), createdAtMs: nowMs },
+    requestId === undefined ? undefined : { requestId },
+  );
   return keyId;
 }
 

@@ -1,6 +1,6 @@
 import type { S3RequestLog } from "@enigma/s3";
 import { describe, expect, it } from "vitest";
-import { LocalCommitter } from "../engine/committer.js";
+import type { LocalCommitter } from "../engine/committer.js";
 import { instrumentCommitter, NodeMetrics } from "./metrics.js";
 
 function log(over: Partial<S3RequestLog>): S3RequestLog {
