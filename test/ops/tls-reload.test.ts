@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { connect } from "node:tls";
 import { afterAll, describe, expect, it } from "vitest";
 import { ClusterClient, RaftNodeError, readTls } from "../../packages/raft-node/src/index.js";
+import { makePki as makeTestPki } from "../../packages/raft-node/src/testing/pki.js";
 import { sleep } from "../cluster/harness.js";
 import { spawnEnigma } from "../support/cli.js";
 import { prepareDataDir, TEST_PASSPHRASE } from "../support/engine.js";
@@ -21,45 +22,10 @@ const SECRET = "tls-reload-cluster-secret-0123456789";
 const opensslAvailable = spawnSync("openssl", ["version"]).status === 0;
 if (!opensslAvailable) console.log("tls-reload.test: skipped: openssl not found to make certificates");
 
-/** A CA `name-ca.pem` and `name.pem`/`name.key` for 127.0.0.1 signed by it (EC P-256). */
+/** A CA `name-ca.pem` and `name.pem`/`name.key` for 127.0.0.1 signed by it (the shared test PKI). */
 function makePki(dir: string, name: string): void {
-  const o = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "ignore" });
-  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-  o(
-    "req",
-    "-x509",
-    ...ec,
-    "-keyout",
-    `${name}-ca.key`,
-    "-out",
-    `${name}-ca.pem`,
-    "-days",
-    "1",
-    "-subj",
-    `/CN=${name}-ca`,
-  );
-  o("req", ...ec, "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", `/CN=${name}`);
-  writeFileSync(
-    join(dir, `${name}.ext`),
-    "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n",
-  );
-  o(
-    "x509",
-    "-req",
-    "-in",
-    `${name}.csr`,
-    "-CA",
-    `${name}-ca.pem`,
-    "-CAkey",
-    `${name}-ca.key`,
-    "-CAcreateserial",
-    "-out",
-    `${name}.pem`,
-    "-days",
-    "1",
-    "-extfile",
-    `${name}.ext`,
-  );
+  if (makeTestPki(dir, name) === undefined)
+    throw new Error(`openssl could not make the ${name} certificates`);
 }
 
 /** The SHA-256 fingerprint of the certificate a new TLS connection to `port` is shown. */

@@ -1,7 +1,12 @@
 import * as grpc from "@grpc/grpc-js";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { RaftNodeError } from "../errors.js";
-import { ClusterClient, MAX_PROPOSE_BATCH, MAX_PROPOSE_BATCH_BYTES } from "./cluster-client.js";
+import {
+  BATCH_RETRY_AFTER_MS,
+  ClusterClient,
+  MAX_PROPOSE_BATCH,
+  MAX_PROPOSE_BATCH_BYTES,
+} from "./cluster-client.js";
 import {
   decodeCluster,
   encodeCluster,
@@ -16,7 +21,9 @@ import { CLUSTER_SERVICE } from "./services.js";
  * text as the result, or a failure for commands starting with "fail", and records every call.
  */
 class FakeClusterService {
-  readonly calls: { method: "Propose" | "ProposeBatch"; commands: string[] }[] = [];
+  readonly calls: { method: "Propose" | "ProposeBatch" | "refused ProposeBatch"; commands: string[] }[] = [];
+  /** Answer ProposeBatch with UNIMPLEMENTED, as an older node would (the call is still recorded). */
+  refuseBatch = false;
   readonly #server = new grpc.Server();
   #next = 1;
 
@@ -38,6 +45,11 @@ class FakeClusterService {
       impl.ProposeBatch = (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => {
         const batch = decodeCluster<ProposeBatchRequest>("ProposeBatchRequest", call.request);
         const commands = batch.requests.map((r) => Buffer.from(r.command).toString());
+        if (this.refuseBatch) {
+          this.calls.push({ method: "refused ProposeBatch", commands });
+          cb({ code: grpc.status.UNIMPLEMENTED, details: "unknown method" });
+          return;
+        }
         this.calls.push({ method: "ProposeBatch", commands });
         // Answered out of order internally, in request order on the wire.
         const responses = batch.requests.map(answer);
@@ -135,7 +147,7 @@ describe("ClusterClient.propose coalescing", () => {
     expect(fake.calls.map((c) => c.commands.map((t) => t.length))).toEqual([[big.length], [big.length, 1]]);
   });
 
-  it("falls back to one Propose per request against a node without ProposeBatch, and remembers", async () => {
+  it("falls back to one Propose per request against a node without ProposeBatch, and remembers for a while", async () => {
     const { fake, client } = await setup(false);
     const first = await Promise.all(["a", "b", "c"].map((t) => client.propose(req(t))));
     expect(first.map((r) => JSON.parse(r.resultJson))).toEqual(["a", "b", "c"]);
@@ -143,6 +155,40 @@ describe("ClusterClient.propose coalescing", () => {
     expect(second.map((r) => JSON.parse(r.resultJson))).toEqual(["d", "e"]);
     // The batch was refused once (UNIMPLEMENTED, not recorded); then only plain calls.
     expect(fake.calls.map((c) => c.method)).toEqual(["Propose", "Propose", "Propose", "Propose", "Propose"]);
+  });
+
+  it("tries ProposeBatch again a while after a node refused it (a rolling upgrade replaced the node)", async () => {
+    const { fake, client } = await setup(true);
+    fake.refuseBatch = true;
+    await Promise.all(["a", "b"].map((t) => client.propose(req(t))));
+    await Promise.all(["c", "d"].map((t) => client.propose(req(t))));
+    fake.refuseBatch = false;
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      vi.setSystemTime(Date.now() + BATCH_RETRY_AFTER_MS + 1);
+      await Promise.all(["e", "f"].map((t) => client.propose(req(t))));
+    } finally {
+      vi.useRealTimers();
+    }
+    expect(fake.calls).toEqual([
+      { method: "refused ProposeBatch", commands: ["a", "b"] },
+      { method: "Propose", commands: ["a"] },
+      { method: "Propose", commands: ["b"] },
+      { method: "Propose", commands: ["c"] },
+      { method: "Propose", commands: ["d"] },
+      { method: "ProposeBatch", commands: ["e", "f"] },
+    ]);
+  });
+
+  it("refuses proposals still waiting for their batch when the client closes, and later ones", async () => {
+    const { fake, client } = await setup(true);
+    const pending = [client.propose(req("a")), client.propose(req("b"))];
+    client.close();
+    for (const r of await Promise.allSettled([...pending, client.propose(req("c"))])) {
+      expect(r.status).toBe("rejected");
+      expect(RaftNodeError.is((r as PromiseRejectedResult).reason, "Stopped")).toBe(true);
+    }
+    expect(fake.calls).toEqual([]);
   });
 
   it("rejects every proposal of a batch the node cannot be reached for", async () => {

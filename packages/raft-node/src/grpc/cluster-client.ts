@@ -38,6 +38,8 @@ export const MAX_PROPOSE_BATCH = 1024;
  * larger than this (up to the 4 MiB entry limit) is sent alone.
  */
 export const MAX_PROPOSE_BATCH_BYTES = 4 * 1024 * 1024;
+/** After a node answered ProposeBatch with UNIMPLEMENTED, plain Propose calls for this long. */
+export const BATCH_RETRY_AFTER_MS = 60_000;
 
 interface QueuedProposal {
   readonly req: ProposeRequest;
@@ -62,8 +64,12 @@ export class ClusterClient {
   #queue: QueuedProposal[] = [];
   #queueBytes = 0;
   #flushScheduled = false;
-  /** The server answered ProposeBatch with UNIMPLEMENTED (an older node): plain Propose calls only. */
-  #batchUnsupported = false;
+  /**
+   * Until then, plain Propose calls only: the node answered ProposeBatch with UNIMPLEMENTED (an
+   * older version; tried again later, since a rolling upgrade replaces it).
+   */
+  #noBatchUntil = 0;
+  #closed = false;
 
   constructor(addr: string, opts: ClusterClientOptions = {}) {
     this.addr = addr;
@@ -80,6 +86,10 @@ export class ClusterClient {
    */
   propose(req: ProposeRequest): Promise<ProposeResponse> {
     return new Promise((resolve, reject) => {
+      if (this.#closed) {
+        reject(new RaftNodeError("Stopped", `${this.addr}: cluster client closed`));
+        return;
+      }
       if (this.#queue.length > 0 && this.#queueBytes + req.command.length > MAX_PROPOSE_BATCH_BYTES)
         this.#flush();
       this.#queue.push({ req, resolve, reject });
@@ -98,7 +108,7 @@ export class ClusterClient {
     this.#queue = [];
     this.#queueBytes = 0;
     if (batch.length === 0) return;
-    if (batch.length === 1 || this.#batchUnsupported) {
+    if (batch.length === 1 || Date.now() < this.#noBatchUntil) {
       for (const q of batch) this.#proposeOne(q);
       return;
     }
@@ -123,7 +133,7 @@ export class ClusterClient {
       },
       (err: unknown) => {
         if (isUnimplemented(err)) {
-          this.#batchUnsupported = true;
+          this.#noBatchUntil = Date.now() + BATCH_RETRY_AFTER_MS;
           for (const q of batch) this.#proposeOne(q);
           return;
         }
@@ -169,7 +179,13 @@ export class ClusterClient {
     return this.#call("Admin", "AdminRequest", "AdminResponse", req, req.timeoutMs);
   }
 
+  /** Closes the client's own channels; proposals still waiting for their batch are refused. */
   close(): void {
+    this.#closed = true;
+    const waiting = this.#queue;
+    this.#queue = [];
+    this.#queueBytes = 0;
+    for (const q of waiting) q.reject(new RaftNodeError("Stopped", `${this.addr}: cluster client closed`));
     if (this.#ownsClients) this.#clients.close();
   }
 

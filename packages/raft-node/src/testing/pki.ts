@@ -4,18 +4,18 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { TlsMaterial } from "../grpc/channel.js";
 
-/** A CA and a certificate for 127.0.0.1 signed by it (EC P-256), or undefined without openssl. */
+/**
+ * A CA and a certificate for 127.0.0.1 signed by it (EC P-256), as files in `dir`
+ * (`name-ca.pem`, `name.pem`, `name.key`) and as material; undefined without openssl.
+ */
 export function makePki(dir: string, name: string): TlsMaterial | undefined {
   const o = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "ignore" });
+  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
   try {
     o(
       "req",
       "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:prime256v1",
-      "-nodes",
+      ...ec,
       "-keyout",
       `${name}-ca.key`,
       "-out",
@@ -25,20 +25,7 @@ export function makePki(dir: string, name: string): TlsMaterial | undefined {
       "-subj",
       `/CN=${name}-ca`,
     );
-    o(
-      "req",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:prime256v1",
-      "-nodes",
-      "-keyout",
-      `${name}.key`,
-      "-out",
-      `${name}.csr`,
-      "-subj",
-      `/CN=${name}`,
-    );
+    o("req", ...ec, "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", `/CN=${name}`);
     writeFileSync(
       join(dir, `${name}.ext`),
       "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n",
