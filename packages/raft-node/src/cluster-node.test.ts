@@ -4,11 +4,15 @@ import { connect, createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { NodeId } from "@enigma/raft";
+import * as grpc from "@grpc/grpc-js";
 import { afterEach, describe, expect, it } from "vitest";
 import { ClusterNode } from "./cluster-node.js";
 import { RaftNodeError } from "./errors.js";
-import type { TlsMaterial } from "./grpc/channel.js";
-import { ClusterClient } from "./grpc/cluster-client.js";
+import { AUTH_METADATA_KEY, ClusterAuth } from "./grpc/auth.js";
+import { ClientCache, type TlsMaterial, unaryCall } from "./grpc/channel.js";
+import { ClusterClient, MAX_PROPOSE_BATCH } from "./grpc/cluster-client.js";
+import { decodeCluster, encodeCluster, type ProposeBatchResponse } from "./grpc/cluster-codec.js";
+import { clusterPath } from "./grpc/services.js";
 import { KvStateMachine, kvCommand } from "./testing/kv-state-machine.js";
 import { waitFor } from "./testing/memory-cluster.js";
 import { makePki } from "./testing/pki.js";
@@ -245,6 +249,31 @@ describe("ClusterNode over gRPC", () => {
     expect(new Set(out.map((o) => o.index)).size).toBe(keys.length);
     // Every proposal is applied on the proposing follower when its call resolves.
     for (const k of keys) expect(cluster.machines.get(follower.id)!.get(k)).toBe(`v-${k}`);
+    // A batch over the limit (not one our client sends) is refused request by request, none applied.
+    const cache = new ClientCache(undefined);
+    try {
+      const over = Array.from({ length: MAX_PROPOSE_BATCH + 1 }, (_, i) => ({
+        command: kvCommand(`over-${i}`, "x"),
+        timeoutMs: 5000,
+        hops: 0,
+      }));
+      const body = encodeCluster("ProposeBatchRequest", { requests: over });
+      const md = new grpc.Metadata();
+      md.set(AUTH_METADATA_KEY, new ClusterAuth(SECRET).sign(clusterPath("ProposeBatch"), body));
+      const raw = await unaryCall(
+        cache.cluster(cluster.addrs.get(follower.id)!),
+        "ProposeBatch",
+        body,
+        md,
+        10_000,
+      );
+      const res = decodeCluster<ProposeBatchResponse>("ProposeBatchResponse", raw);
+      expect(res.responses).toHaveLength(over.length);
+      expect(new Set(res.responses.map((r) => r.failure?.code))).toEqual(new Set(["InvalidArgument"]));
+      expect(cluster.machines.get(follower.id)!.get("over-0")).toBeUndefined();
+    } finally {
+      cache.close();
+    }
     // The same through the cluster service of that follower (a client's batch, forwarded on).
     const client = new ClusterClient(cluster.addrs.get(follower.id)!, { secret: SECRET });
     try {

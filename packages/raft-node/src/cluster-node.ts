@@ -517,11 +517,17 @@ export class ClusterNode {
         "ProposeBatchRequest",
         "ProposeBatchResponse",
         async (batch) => {
-          if (batch.requests.length > MAX_PROPOSE_BATCH)
-            throw new RaftNodeError(
-              "InvalidArgument",
-              `a propose batch holds at most ${MAX_PROPOSE_BATCH} requests, got ${batch.requests.length}`,
+          // The response has room for per-request failures only: an oversized batch (not from our
+          // client, which cuts at the limit) gets the refusal once per request, none proposed.
+          if (batch.requests.length > MAX_PROPOSE_BATCH) {
+            const failure = errorToFailure(
+              new RaftNodeError(
+                "InvalidArgument",
+                `a propose batch holds at most ${MAX_PROPOSE_BATCH} requests, got ${batch.requests.length}`,
+              ),
             );
+            return { responses: batch.requests.map(() => ({ failure, index: 0, term: 0, resultJson: "" })) };
+          }
           // Independent proposals: each fails or succeeds on its own, like separate Propose calls.
           const responses = await Promise.all(
             batch.requests.map((req) =>
