@@ -11,6 +11,7 @@ import * as multipart from "./handlers/multipart.js";
 import * as objectGet from "./handlers/object-get.js";
 import * as objectPut from "./handlers/object-put.js";
 import { toS3Error } from "./handlers/service-errors.js";
+import { RequestBodyReader } from "./http/body-reader.js";
 import { renderErrorXml } from "./http/error-body.js";
 import { headerBytes, headerValues } from "./http/headers.js";
 import { readSmallBody, VerifiedBody } from "./http/request-body.js";
@@ -153,12 +154,10 @@ export function createS3Handler(options: S3HandlerOptions): S3RequestHandler {
     const socket = req.socket;
     const written0 = socket.bytesWritten;
     let bytesIn = 0;
-    const counted = async function* (): AsyncGenerator<Buffer> {
-      for await (const b of req as AsyncIterable<Buffer>) {
-        bytesIn += b.length;
-        yield b;
-      }
-    };
+    const counted = () =>
+      new RequestBodyReader(req, (n) => {
+        bytesIn += n;
+      });
     options.onRequestStart?.();
     let logged = false;
     const logDone = () => {

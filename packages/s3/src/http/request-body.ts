@@ -74,63 +74,120 @@ export class VerifiedBody implements RequestBody {
     };
   }
 
+  /**
+   * One hand-written iterator rather than async generators: every piece of every PUT passes here,
+   * and each generator layer costs several promise hops per piece (see RequestBodyReader).
+   */
   [Symbol.asyncIterator](): AsyncIterator<Buffer> {
     if (this.iterated) throw new Error("RequestBody can be iterated only once");
     this.iterated = true;
-    return this.run();
-  }
-
-  private async *run(): AsyncGenerator<Buffer> {
-    this.started = true;
-    try {
-      yield* this.verify();
-    } catch (err) {
+    const check = new BodyCheck(this.expect, !this.md5Delegated);
+    const inner = check.decode(this.source)[Symbol.asyncIterator]();
+    let finished = false;
+    const fail = (err: unknown): never => {
+      finished = true;
       this.failure = err instanceof S3Error ? err : new S3Error("IncompleteBody", undefined, { cause: err });
       throw this.failure;
+    };
+    const step = (r: IteratorResult<Buffer>): IteratorResult<Buffer> | Promise<IteratorResult<Buffer>> => {
+      try {
+        if (r.done) {
+          finished = true;
+          const digests = check.end();
+          if (digests.md5Hex === undefined)
+            this.partial = { sizeBytes: digests.sizeBytes, checksums: digests.checksums };
+          else this.result = { ...digests, md5Hex: digests.md5Hex };
+          return r;
+        }
+        check.piece(r.value);
+        return r;
+      } catch (err) {
+        finished = true;
+        // Stop reading, as leaving a for-await loop would, then report.
+        return Promise.resolve(inner.return?.()).then(
+          () => fail(err),
+          () => fail(err),
+        );
+      }
+    };
+    return {
+      next: () => {
+        this.started = true;
+        return finished ? Promise.resolve(DONE) : inner.next().then(step, fail);
+      },
+      return: async () => {
+        finished = true;
+        await inner.return?.();
+        return DONE;
+      },
+    };
+  }
+}
+
+const DONE: IteratorResult<Buffer> = { done: true, value: undefined };
+
+/** What a body must satisfy, checked piece by piece and at the end (see BodyExpectations). */
+class BodyCheck {
+  private decoder: AwsChunkedDecoder | undefined;
+  private readonly md5: Hash | undefined;
+  private readonly sha256: Hash | undefined;
+  private readonly hashers = new Map<ChecksumAlgorithm, ChecksumHasher>();
+  private sizeBytes = 0;
+
+  constructor(
+    private readonly e: BodyExpectations,
+    hashMd5: boolean,
+  ) {
+    this.md5 = hashMd5 ? createHash("md5") : undefined;
+    this.sha256 = e.mode.kind === "sha256" ? createHash("sha256") : undefined;
+    for (const algorithm of [e.headerChecksum?.algorithm, e.trailerChecksum, e.computeChecksum]) {
+      if (algorithm !== undefined && !this.hashers.has(algorithm))
+        this.hashers.set(algorithm, createChecksumHasher(algorithm));
     }
   }
 
-  private async *verify(): AsyncGenerator<Buffer> {
-    const e = this.expect;
-    let decoder: AwsChunkedDecoder | undefined;
-    let data: AsyncIterable<Buffer> = this.source;
-    if (e.mode.kind === "streaming-signed") {
-      decoder = new AwsChunkedDecoder(e.mode.chain, e.mode.trailer);
-      data = decoder.decode(this.source);
-    } else if (e.mode.kind === "streaming-unsigned-trailer") {
-      decoder = new AwsChunkedDecoder(undefined, true);
-      data = decoder.decode(this.source);
+  /** The payload pieces of `source`: aws-chunked framing decoded (and its signatures checked). */
+  decode(source: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
+    const mode = this.e.mode;
+    if (mode.kind === "streaming-signed") {
+      this.decoder = new AwsChunkedDecoder(mode.chain, mode.trailer);
+      return this.decoder.decode(source);
     }
-    const md5 = this.md5Delegated ? undefined : createHash("md5");
-    const sha256: Hash | undefined = e.mode.kind === "sha256" ? createHash("sha256") : undefined;
-    const hashers = new Map<ChecksumAlgorithm, ChecksumHasher>();
-    for (const algorithm of [e.headerChecksum?.algorithm, e.trailerChecksum, e.computeChecksum]) {
-      if (algorithm !== undefined && !hashers.has(algorithm))
-        hashers.set(algorithm, createChecksumHasher(algorithm));
+    if (mode.kind === "streaming-unsigned-trailer") {
+      this.decoder = new AwsChunkedDecoder(undefined, true);
+      return this.decoder.decode(source);
     }
-    let sizeBytes = 0;
-    for await (const piece of data) {
-      sizeBytes += piece.length;
-      if (sizeBytes > e.maxBytes) throw new S3Error(e.tooLargeError);
-      if (e.declaredLengthBytes !== undefined && sizeBytes > e.declaredLengthBytes) {
-        throw new S3Error("IncompleteBody", "The body is longer than the declared length.");
-      }
-      md5?.update(piece);
-      sha256?.update(piece);
-      for (const hasher of hashers.values()) hasher.update(piece);
-      yield piece;
+    return source;
+  }
+
+  piece(piece: Buffer): void {
+    const e = this.e;
+    this.sizeBytes += piece.length;
+    if (this.sizeBytes > e.maxBytes) throw new S3Error(e.tooLargeError);
+    if (e.declaredLengthBytes !== undefined && this.sizeBytes > e.declaredLengthBytes) {
+      throw new S3Error("IncompleteBody", "The body is longer than the declared length.");
     }
+    this.md5?.update(piece);
+    this.sha256?.update(piece);
+    for (const hasher of this.hashers.values()) hasher.update(piece);
+  }
+
+  /** After the last piece: every declared digest checked; md5Hex absent when MD5 was delegated. */
+  end(): Omit<BodyDigests, "md5Hex"> & { md5Hex: string | undefined } {
+    const e = this.e;
+    const sizeBytes = this.sizeBytes;
     if (e.declaredLengthBytes !== undefined && sizeBytes !== e.declaredLengthBytes) {
       throw new S3Error("IncompleteBody");
     }
-    if (sha256 !== undefined && e.mode.kind === "sha256" && sha256.digest("hex") !== e.mode.hex) {
+    if (this.sha256 !== undefined && e.mode.kind === "sha256" && this.sha256.digest("hex") !== e.mode.hex) {
       throw new S3Error("XAmzContentSHA256Mismatch");
     }
-    const md5Digest = md5?.digest();
+    const md5Digest = this.md5?.digest();
     if (md5Digest !== undefined && e.contentMd5 !== undefined && !md5Digest.equals(e.contentMd5))
       throw new S3Error("BadDigest");
     const computed = new Map<ChecksumAlgorithm, string>();
-    for (const [algorithm, hasher] of hashers) computed.set(algorithm, hasher.digest().toString("base64"));
+    for (const [algorithm, hasher] of this.hashers)
+      computed.set(algorithm, hasher.digest().toString("base64"));
     const checksums: Checksums = {};
     if (e.headerChecksum !== undefined) {
       if (computed.get(e.headerChecksum.algorithm) !== e.headerChecksum.value) {
@@ -143,7 +200,7 @@ export class VerifiedBody implements RequestBody {
     }
     if (e.trailerChecksum !== undefined) {
       const name = `x-amz-checksum-${e.trailerChecksum.toLowerCase()}`;
-      const value = decoder?.trailers.get(name);
+      const value = this.decoder?.trailers.get(name);
       if (value === undefined) throw new S3Error("MalformedTrailerError", `The trailer ${name} is missing.`);
       if (!isValidChecksumValue(e.trailerChecksum, value)) {
         throw new S3Error("InvalidRequest", `Value for ${name} trailing header is invalid.`);
@@ -159,8 +216,7 @@ export class VerifiedBody implements RequestBody {
     if (e.computeChecksum !== undefined && checksums[e.computeChecksum] === undefined) {
       checksums[e.computeChecksum] = computed.get(e.computeChecksum)!;
     }
-    if (md5Digest === undefined) this.partial = { sizeBytes, checksums };
-    else this.result = { sizeBytes, md5Hex: md5Digest.toString("hex"), checksums };
+    return { sizeBytes, md5Hex: md5Digest?.toString("hex"), checksums };
   }
 }
 

@@ -11,6 +11,7 @@ import type { ChunkRef, Manifest } from "@enigma/manifest";
 import type { Distributor } from "@enigma/storage";
 import { sealSmallOrStream } from "./inline-seal.js";
 import type { Keyring } from "./keys.js";
+import { tapPieces } from "./pieces.js";
 
 /** How often and how long a writer waits for GC to finish with a chunk it needs to upload again. */
 const DELETING_POLL_MS = 100;
@@ -88,12 +89,9 @@ export class ChunkWriter {
   async write(source: AsyncIterable<Uint8Array>, opts: WriteOptions = {}): Promise<WriteResult> {
     let size = 0;
     let md5Hex: string | undefined;
-    async function* tap(): AsyncIterable<Uint8Array> {
-      for await (const buf of source) {
-        size += buf.length;
-        yield buf;
-      }
-    }
+    const counted = tapPieces(source, (buf) => {
+      size += buf.length;
+    });
     const current = this.#keyring.current();
     // Chunks uploaded earlier in this stream (or session), not yet committed: duplicates reuse the upload.
     const pending = opts.session?.pending ?? new Map<string, Promise<ChunkRef>>();
@@ -114,7 +112,7 @@ export class ChunkWriter {
       seq++;
     };
 
-    const stream = sealSmallOrStream(tap(), {
+    const stream = sealSmallOrStream(counted, {
       chunking: this.#settings.chunking,
       ...(this.#settings.compressionLevel !== undefined
         ? { compression: { level: this.#settings.compressionLevel } }

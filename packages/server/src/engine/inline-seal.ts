@@ -13,6 +13,7 @@
 import { createHash } from "node:crypto";
 import { type PipelineOptions, resolveChunking, type SealedChunk, sealStream } from "@enigma/chunker";
 import { chunkNameTag, sealChunk } from "@enigma/crypto";
+import { withPrefix } from "./pieces.js";
 
 /** Largest body sealed on the calling thread (also bounded by the chunker's minimum chunk size). */
 export const INLINE_SEAL_MAX_BYTES = 256 * 1024;
@@ -47,18 +48,7 @@ export async function* sealSmallOrStream(
     else opts.md5?.(createHash("md5").digest());
     return;
   }
-  async function* rest(): AsyncGenerator<Uint8Array> {
-    let done = false;
-    try {
-      yield* held.splice(0);
-      for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
-      done = true;
-    } finally {
-      // The pipeline stopped early (error, consumer gone): let the source clean up.
-      if (!done) await it.return?.();
-    }
-  }
-  yield* sealStream(rest(), opts);
+  yield* sealStream(withPrefix(held, it), opts);
 }
 
 async function sealOne(plain: Buffer, opts: PipelineOptions): Promise<SealedChunk> {

@@ -45,6 +45,7 @@ import {
 } from "@enigma/s3";
 import { StorageError } from "@enigma/storage";
 import type { Engine } from "../engine/engine.js";
+import { tapPieces } from "../engine/pieces.js";
 
 const REFUSAL_TO_SERVICE: Partial<Record<string, ServiceErrorCode>> = {
   NoSuchBucket: "NoSuchBucket",
@@ -428,20 +429,18 @@ export class EngineObjectService implements ObjectService {
   }
 }
 
-async function* hashing(src: AsyncIterable<Buffer>, hasher: ChecksumHasher): AsyncIterable<Buffer> {
-  for await (const b of src) {
+function hashing(src: AsyncIterable<Buffer>, hasher: ChecksumHasher): AsyncIterable<Buffer> {
+  return tapPieces(src, (b) => {
     hasher.update(b);
-    yield b;
-  }
+  });
 }
 
-async function* limitBody(body: AsyncIterable<Buffer>, maxBytes: number): AsyncIterable<Buffer> {
+function limitBody(body: AsyncIterable<Buffer>, maxBytes: number): AsyncIterable<Buffer> {
   let n = 0;
-  for await (const b of body) {
+  return tapPieces(body, (b) => {
     n += b.length;
     if (n > maxBytes) throw new ServiceError("EntityTooLarge");
-    yield b;
-  }
+  });
 }
 
 function entryKey(e: ListEntry): string {
