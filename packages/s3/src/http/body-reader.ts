@@ -87,6 +87,8 @@ export class RequestBodyReader implements AsyncIterableIterator<Buffer> {
     s.on("end", this.#onEnd);
     s.on("error", this.#onError);
     s.on("close", this.#onClose);
+    // A `data` listener starts the flow unless someone paused the stream explicitly: we own it now.
+    if (s.isPaused()) s.resume();
     // A stream destroyed or ended before anyone listened emits nothing more.
     if (s.readableEnded) this.#ended = true;
     else if (s.destroyed) this.#error ??= (s.errored as Error | null) ?? new PrematureCloseError();
