@@ -82,6 +82,7 @@ describe("withPrefix", () => {
         ),
       ),
     ).toEqual([0, 100, 2, 3, 4]);
+    expect(log).toEqual({ pulled: 5, returned: 0 });
 
     const second = source(5);
     const it2 = second.iterable[Symbol.asyncIterator]();
