@@ -85,6 +85,21 @@ peers = ["1=127.0.0.1:9000", "2=127.0.0.1:9001"]
     ]);
   });
 
+  it("reads download_concurrency (default 3, 1..64) from the file and the environment", () => {
+    const none = mkdtempSync(join(tmpdir(), "enigma-cfg-"));
+    expect(toSettings(loadConfig({ configDir: none, env: {} })).downloadConcurrency).toBe(3);
+    const dir = dirWith("[enigma]\ndownload_concurrency = 8\n");
+    expect(toSettings(loadConfig({ configDir: dir, env: {} })).downloadConcurrency).toBe(8);
+    const env = { ENIGMA_ENIGMA_DOWNLOAD_CONCURRENCY: "12" };
+    expect(toSettings(loadConfig({ configDir: dir, env })).downloadConcurrency).toBe(12);
+    for (const bad of ["0", "65", "2.5"]) {
+      const issues = issuesOf(() =>
+        loadConfig({ configDir: dirWith(`[enigma]\ndownload_concurrency = ${bad}\n`), env: {} }),
+      );
+      expect(issues.join("\n")).toMatch(/download_concurrency/);
+    }
+  });
+
   it("names every bad key precisely, with suggestions", () => {
     const dir = dirWith(`
 [enigma]

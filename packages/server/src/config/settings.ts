@@ -23,6 +23,8 @@ export interface EnigmaSettings {
   readonly replicationFactor: number;
   readonly workers: number;
   readonly uploadConcurrency: number;
+  /** Chunk fetches in flight per read (GET, restore, verify). */
+  readonly downloadConcurrency: number;
   readonly gcGraceMs: number;
   /** Scheduled GC on the leader; 0 = off. */
   readonly gcIntervalMs: number;
@@ -87,6 +89,7 @@ export function toSettings(cfg: LoadedConfig): EnigmaSettings {
     replicationFactor: g("enigma", "replication_factor"),
     workers: g("enigma", "workers"),
     uploadConcurrency: g("enigma", "upload_concurrency"),
+    downloadConcurrency: g("enigma", "download_concurrency"),
     gcGraceMs: g("enigma", "gc_grace"),
     gcIntervalMs: g("enigma", "gc_interval"),
     keyProvider: {

@@ -221,6 +221,48 @@ describe("ChunkReader", () => {
     expect(new Set(owned.map((b) => b.buffer)).size).toBe(parts.length);
   });
 
+  it("keeps the configured number of chunk fetches in flight (download_concurrency), no more", async () => {
+    /** A backend whose reads wait until the test lets them go, counting how many wait at once. */
+    class GatedBackend extends MemoryBackend {
+      waiting: (() => void)[] = [];
+      maxInFlight = 0;
+      override async get(key: string): Promise<Buffer> {
+        await new Promise<void>((go) => {
+          this.waiting.push(go);
+          this.maxInFlight = Math.max(this.maxInFlight, this.waiting.length);
+        });
+        return super.get(key);
+      }
+    }
+    const releaseAll = async (b: GatedBackend, done: { v: boolean }) => {
+      while (!done.v) {
+        await new Promise((r) => setTimeout(r, 5));
+        for (const go of b.waiting.splice(0)) go();
+      }
+    };
+    for (const [prefetch, expected] of [
+      [undefined, 2],
+      [5, 5],
+      [1, 1],
+    ] as const) {
+      const gated = new GatedBackend({ name: "gated" });
+      const d = new Distributor({ providers: [{ backend: gated }] });
+      const parts = Array.from({ length: 12 }, (_, i) => bytes(20_000, 70 + i));
+      const refs: ReadableChunk[] = [];
+      for (const p of parts) refs.push(await store(d, p));
+      const reader = new ChunkReader(d, keyring, prefetch === undefined ? {} : { prefetch });
+      const done = { v: false };
+      const pump = releaseAll(gated, done);
+      const out = await collect(reader.read(refs));
+      done.v = true;
+      await pump;
+      expect(Buffer.concat(out).equals(Buffer.concat(parts))).toBe(true);
+      expect(gated.maxInFlight).toBe(expected);
+    }
+    const { d } = await setup();
+    expect(() => new ChunkReader(d, keyring, { prefetch: 0 })).toThrow(/prefetch must be a positive integer/);
+  });
+
   it("falls back to another replica when one is corrupt, truncated or missing", async () => {
     const { d, backends, events, reader } = await setup(2);
     const plain = bytes(400_000, 7);

@@ -165,6 +165,11 @@ export interface ReadOptions {
 export interface ChunkReaderOptions {
   /** Seal workers to open chunks on (`readLeased` only); without, everything opens on this thread. */
   readonly workers?: SealWorkerPool;
+  /**
+   * Chunks fetched ahead per read unless the read says otherwise (`[enigma] download_concurrency`).
+   * Default: WORKER_PREFETCH_CHUNKS with workers, DEFAULT_PREFETCH_CHUNKS without.
+   */
+  readonly prefetch?: number;
 }
 
 /**
@@ -181,6 +186,7 @@ export class ChunkReader {
   readonly #keyring: Pick<Keyring, "keyFor" | "nameKey">;
   readonly #workers: SealWorkerPool | undefined;
   readonly #leasePool: ChunkBufferPool;
+  readonly #prefetch: number | undefined;
 
   constructor(
     distributor: Distributor,
@@ -190,6 +196,10 @@ export class ChunkReader {
     this.#distributor = distributor;
     this.#keyring = keyring;
     this.#workers = opts.workers;
+    if (opts.prefetch !== undefined && !(Number.isInteger(opts.prefetch) && opts.prefetch >= 1)) {
+      throw new RangeError(`chunk reader: prefetch must be a positive integer, got ${opts.prefetch}`);
+    }
+    this.#prefetch = opts.prefetch;
     // With workers, idle read buffers live in the seal pool's plaintext buffers: GETs and PUTs of
     // one process then reuse the same few shared buffers instead of each keeping its own.
     this.#leasePool = new ChunkBufferPool(LEASE_POOL_MAX_IDLE, {
@@ -295,23 +305,24 @@ export class ChunkReader {
     for await (const lease of this.#leases(refs, opts, undefined)) yield lease.data;
   }
 
+  /** Buffers the leased reads of this reader have allocated so far (reuse keeps it flat). */
+  get leasedBuffersAllocated(): number {
+    return this.#leasePool.allocated;
+  }
+
   /**
    * Like `read`, but each chunk comes in a buffer lent from this reader's pool (shared by all its
    * reads, at most LEASE_POOL_MAX_IDLE idle buffers): call `release()` once nothing reads `data`
    * any more (for a socket, after its write callback); a chunk not released is simply not reused.
    * Ending the iteration early is fine.
    */
-  /** Buffers the leased reads of this reader have allocated so far (reuse keeps it flat). */
-  get leasedBuffersAllocated(): number {
-    return this.#leasePool.allocated;
-  }
-
   readLeased(refs: readonly ReadableChunk[], opts: ReadOptions = {}): AsyncIterable<LeasedChunk> {
     // The lease pool is shared exactly when there are workers: #leases picks the prefetch from it.
     return this.#leases(refs, opts, this.#leasePool);
   }
 
   #defaultPrefetch(pool: ChunkBufferPool | undefined): number {
+    if (this.#prefetch !== undefined) return this.#prefetch;
     return pool?.shared ? WORKER_PREFETCH_CHUNKS : DEFAULT_PREFETCH_CHUNKS;
   }
 

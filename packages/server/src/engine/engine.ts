@@ -116,7 +116,7 @@ export async function openEngine(settings: EnigmaSettings, opts: OpenEngineOptio
     });
     const pool = settings.workers > 0 ? new SealWorkerPool(settings.workers) : undefined;
     const writer = new ChunkWriter(manifest, distributor, keyring, settings, pool);
-    const reader = new KeySyncingChunkReader(distributor, keyring, pool);
+    const reader = new KeySyncingChunkReader(distributor, keyring, pool, settings.downloadConcurrency);
     const opened = manifest;
     const ring = keyring;
     return {
@@ -189,8 +189,13 @@ function isUnknownKey(err: unknown, depth = 0): boolean {
 class KeySyncingChunkReader extends ChunkReader {
   readonly #keyring: Keyring;
 
-  constructor(distributor: Distributor, keyring: Keyring, workers: SealWorkerPool | undefined) {
-    super(distributor, keyring, workers === undefined ? {} : { workers });
+  constructor(
+    distributor: Distributor,
+    keyring: Keyring,
+    workers: SealWorkerPool | undefined,
+    prefetch: number,
+  ) {
+    super(distributor, keyring, { prefetch, ...(workers === undefined ? {} : { workers }) });
     this.#keyring = keyring;
   }
 
