@@ -14,7 +14,7 @@ import { createKeystore } from "../../packages/crypto/src/index.js";
 import { Manifest } from "../../packages/manifest/src/index.js";
 import { CLI_BIN, REPO_ROOT } from "../support/cli.js";
 import { TEST_ARGON2, TEST_PASSPHRASE } from "../support/engine.js";
-import { freePort } from "../support/serve.js";
+import { freePort } from "../support/ports.js";
 import { type ProxyMode, TcpProxy } from "../support/tcp-proxy.js";
 
 export const ACCESS_KEY = "AKIACLUSTERTEST00001";

@@ -7,7 +7,6 @@
  */
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { createServer } from "node:net";
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import {
   DockerComposeEnvironment,
@@ -17,6 +16,7 @@ import {
   Wait,
 } from "testcontainers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../support/ports.js";
 import { DEPLOY_DIR } from "./helpers.js";
 
 const NODES = [1, 2, 3] as const;
@@ -39,15 +39,6 @@ async function composeUnavailableReason(): Promise<string | null> {
 
 const reason = await composeUnavailableReason();
 if (reason) console.log(`deploy compose lab: skipping: ${reason}`);
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
-  const addr = srv.address();
-  await new Promise<void>((r) => srv.close(() => r()));
-  if (addr === null || typeof addr === "string") throw new Error("no port");
-  return addr.port;
-}
 
 async function eventually<T>(fn: () => Promise<T>, timeoutMs: number): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -13,8 +13,8 @@ import { createKeystore, encryptCredential, openKeystore } from "../../packages/
 import { ClusterNodeProcess, sleep } from "../cluster/harness.js";
 import { runEnigma } from "../support/cli.js";
 import { TEST_ARGON2, TEST_PASSPHRASE } from "../support/engine.js";
+import { freePort } from "../support/ports.js";
 import { S3RVER_ACCESS_KEY, S3RVER_SECRET_KEY, S3rverFake } from "../support/s3rver.js";
-import { freePort } from "../support/serve.js";
 import { ReadyBalancer } from "./ready-balancer.js";
 
 export const OPS_ACCESS_KEY = "AKIAOPSTWINTEST00001";

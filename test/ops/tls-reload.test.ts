@@ -16,7 +16,7 @@ import { makePki as makeTestPki } from "../../packages/raft-node/src/testing/pki
 import { sleep } from "../cluster/harness.js";
 import { spawnEnigma } from "../support/cli.js";
 import { prepareDataDir, TEST_PASSPHRASE } from "../support/engine.js";
-import { freePort } from "../support/serve.js";
+import { freePort } from "../support/ports.js";
 
 const SECRET = "tls-reload-cluster-secret-0123456789";
 const opensslAvailable = spawnSync("openssl", ["version"]).status === 0;

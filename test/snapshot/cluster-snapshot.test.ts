@@ -40,7 +40,7 @@ import {
 } from "../cluster/harness.js";
 import { runEnigma } from "../support/cli.js";
 import { TEST_PASSPHRASE } from "../support/engine.js";
-import { freePort } from "../support/serve.js";
+import { freePort } from "../support/ports.js";
 
 const sha = (b: Uint8Array | string) => createHash("sha256").update(b).digest("hex");
 

@@ -6,7 +6,6 @@
  */
 import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -20,6 +19,7 @@ import type { ObjectInfo } from "../../packages/s3/src/index.js";
 import type { BackendProbe } from "../../packages/s3/src/testing/harness.js";
 import { spawnEnigma } from "./cli.js";
 import { prepareDataDir, TEST_PASSPHRASE, type TestEngineOptions } from "./engine.js";
+import { freePort, lostPortRace } from "./ports.js";
 
 export const SERVE_ACCESS_KEY = "AKIAGATEWAYTEST00001";
 export const SERVE_SECRET_KEY = "gateway-test-secret-0000000000000000001";
@@ -57,23 +57,30 @@ export interface ServeOptions extends TestEngineOptions {
   readonly logLevel?: string;
 }
 
-/** A port that was free a moment ago (bind 0, read, close). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      const port = typeof addr === "object" && addr !== null ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+/** Attempts when the process loses the race for a port picked for it (EADDRINUSE). */
+const PORT_RACE_ATTEMPTS = 4;
+
+class PortRaceError extends Error {}
 
 export async function startServe(opts: ServeOptions = {}): Promise<ServeProcess> {
   const ownDir = opts.dir === undefined;
   const dataDir = opts.dir ?? mkdtempSync(join(tmpdir(), "enigma-serve-"));
-  await prepareDataDir(dataDir, opts);
+  try {
+    await prepareDataDir(dataDir, opts);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await launch(dataDir, ownDir, opts);
+      } catch (err) {
+        if (!(err instanceof PortRaceError) || attempt >= PORT_RACE_ATTEMPTS) throw err;
+      }
+    }
+  } catch (err) {
+    if (ownDir) rmSync(dataDir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+async function launch(dataDir: string, ownDir: boolean, opts: ServeOptions): Promise<ServeProcess> {
   const [s3Port, opsPort] = [await freePort(), await freePort()];
   const child: ChildProcess = spawnEnigma(
     ["serve", "--data-dir", dataDir, "--log-level", opts.logLevel ?? "warn"],
@@ -107,7 +114,7 @@ export async function startServe(opts: ServeOptions = {}): Promise<ServeProcess>
   });
 
   const opsUrl = `http://127.0.0.1:${opsPort}`;
-  const stop = async (): Promise<ServeExit> => {
+  const stop = async (removeDir = ownDir): Promise<ServeExit> => {
     if (exit === undefined) {
       process.kill(pid, "SIGTERM");
       const timer = setTimeout(() => {
@@ -117,7 +124,7 @@ export async function startServe(opts: ServeOptions = {}): Promise<ServeProcess>
       clearTimeout(timer);
     }
     const done = await exited;
-    if (ownDir) rmSync(dataDir, { recursive: true, force: true });
+    if (removeDir) rmSync(dataDir, { recursive: true, force: true });
     const rss = /peak-rss-bytes=(\d+)/.exec(stderr)?.[1];
     return { ...done, stderr, peakRssBytes: rss === undefined ? undefined : Number(rss) };
   };
@@ -125,8 +132,8 @@ export async function startServe(opts: ServeOptions = {}): Promise<ServeProcess>
   const deadline = Date.now() + READY_TIMEOUT_MS;
   for (;;) {
     if (exit !== undefined) {
-      if (ownDir) rmSync(dataDir, { recursive: true, force: true });
-      throw new Error(`enigma serve exited (${exit.code ?? exit.signal}) before ready:\n${stderr}`);
+      const message = `enigma serve exited (${exit.code ?? exit.signal}) before ready:\n${stderr}`;
+      throw lostPortRace(stderr) ? new PortRaceError(message) : new Error(message);
     }
     const ready = await fetch(`${opsUrl}/readyz`).then(
       (r) => r.status === 200,
@@ -134,7 +141,7 @@ export async function startServe(opts: ServeOptions = {}): Promise<ServeProcess>
     );
     if (ready) break;
     if (Date.now() > deadline) {
-      await stop();
+      await stop(false);
       throw new Error(`enigma serve not ready after ${READY_TIMEOUT_MS} ms:\n${stderr}`);
     }
     await new Promise((r) => setTimeout(r, 100));
@@ -154,7 +161,7 @@ export async function startServe(opts: ServeOptions = {}): Promise<ServeProcess>
         return undefined;
       }
     },
-    stop,
+    stop: () => stop(),
   };
 }
 

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import type { NodeId } from "@enigma/raft";
 import * as grpc from "@grpc/grpc-js";
 import { afterEach, describe, expect, it } from "vitest";
+import { freePort } from "../../../test/support/ports.js";
 import { ClusterNode } from "./cluster-node.js";
 import { RaftNodeError } from "./errors.js";
 import { AUTH_METADATA_KEY, ClusterAuth } from "./grpc/auth.js";
@@ -18,18 +19,6 @@ import { waitFor } from "./testing/memory-cluster.js";
 import { makePki } from "./testing/pki.js";
 
 const SECRET = "test-cluster-secret-0123456789";
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const a = srv.address();
-      const port = typeof a === "object" && a !== null ? a.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 class GrpcCluster {
   readonly root = mkdtempSync(join(tmpdir(), "cluster-node-test-"));
