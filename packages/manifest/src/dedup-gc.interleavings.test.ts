@@ -19,6 +19,14 @@
  * crashed run's fence. The writer here does *not* wait out a sweep (the real one does, as a
  * courtesy): safety must come from apply alone. Without MarkSweeping/ClearSweeping (the old sweep:
  * list, then delete) some schedule ends with a live reference to the deleted object.
+ *
+ * Object names: every scenario runs twice, with per-upload object names (what the chunk writer does:
+ * the name tag + a nonce per upload, so each upload is its own backend object) and with the shared
+ * name of builds before them (the bare name tag: every upload of the content is the same object).
+ * Both must be safe with one deleter at a time. The late-delete scenarios drop that assumption: a
+ * deposed leader's GC (or sweep) lists what to delete, and its delete lands at any later point,
+ * after a new leader's run finished the job and writers stored the content again. Only per-upload
+ * names survive every such schedule.
  */
 import { describe, expect, it } from "vitest";
 import type { ChunkRef } from "./commands.js";
@@ -35,10 +43,14 @@ interface Actor {
 interface World {
   readonly m: Manifest;
   readonly log: Log;
-  /** The model backend: is the chunk's blob stored? */
-  blob: boolean;
+  /** The model backend: the object names stored (all of them the chunk's content). */
+  readonly blobs: Set<string>;
   clock: number;
   readonly fenced: boolean;
+  /** Per-upload object names (tag + nonce) rather than the bare name tag. */
+  readonly perUpload: boolean;
+  /** Uploads so far (the nonce source). */
+  uploads: number;
   /** Writer commits refused with ChunkDeleting (the writer would re-upload). */
   refused: number;
 }
@@ -52,7 +64,13 @@ function writer(w: World, key: string): Actor {
         // Dedup check (sealStream's isKnown + #storedRef).
         const row = w.m.getChunk(C.hash);
         if (row?.state === "live") {
-          ref = { ...C, locations: row.locations, uploaded: false, seenIndex: w.log.index };
+          ref = {
+            ...C,
+            nameTag: row.nameTag,
+            locations: row.locations,
+            uploaded: false,
+            seenIndex: w.log.index,
+          };
         } else needsUpload = true;
         return true;
       },
@@ -60,8 +78,9 @@ function writer(w: World, key: string): Actor {
         if (!needsUpload) return true;
         // #awaitNotDeleting: blocked while GC holds the chunk.
         if (w.m.getChunk(C.hash)?.state === "deleting") return false;
-        ref = { ...C, uploaded: true, seenIndex: w.log.index };
-        w.blob = true;
+        const name = uploadName(w);
+        ref = { ...C, nameTag: name, uploaded: true, seenIndex: w.log.index };
+        w.blobs.add(name);
         return true;
       },
       () => {
@@ -88,25 +107,24 @@ function writer(w: World, key: string): Actor {
   };
 }
 
+/** The object name of the next upload (chunk-writer.ts: `chunkObjectName(tag, nonce)`). */
+function uploadName(w: World): string {
+  return w.perUpload ? C.nameTag + (++w.uploads).toString(16).padStart(16, "0") : C.nameTag;
+}
+
 function gc(w: World, cycles: number): Actor {
   const steps: Step[] = [];
   for (let i = 0; i < cycles; i++) {
-    let deleted: string[] = [];
+    let deleted: { hash: string; nameTag: string }[] = [];
     steps.push(
+      markGarbage(w),
       () => {
-        const garbage = w.m.listGarbageChunks({ olderThanMs: w.clock }).map((c) => c.hash);
-        if (garbage.length > 0) {
-          w.log.ok({ type: "MarkChunksDeleting", hashes: garbage, nowMs: w.clock, graceMs: 0 });
-        }
+        deleted = w.m.listDeletingChunks();
+        for (const c of deleted) w.blobs.delete(c.nameTag);
         return true;
       },
       () => {
-        deleted = w.m.listDeletingChunks().map((c) => c.hash);
-        if (deleted.length > 0) w.blob = false;
-        return true;
-      },
-      () => {
-        if (deleted.length > 0) w.log.ok({ type: "ForgetChunks", hashes: deleted });
+        if (deleted.length > 0) w.log.ok({ type: "ForgetChunks", hashes: deleted.map((c) => c.hash) });
         return true;
       },
     );
@@ -114,13 +132,45 @@ function gc(w: World, cycles: number): Actor {
   return { steps };
 }
 
+function markGarbage(w: World): Step {
+  return () => {
+    const garbage = w.m.listGarbageChunks({ olderThanMs: w.clock }).map((c) => c.hash);
+    if (garbage.length > 0) {
+      w.log.ok({ type: "MarkChunksDeleting", hashes: garbage, nowMs: w.clock, graceMs: 0 });
+    }
+    return true;
+  };
+}
+
+/**
+ * A GC run on a leader about to be deposed: it marks and lists what to delete, then stalls; its
+ * delete request lands at any later point (the last step). Meanwhile a new leader's run (`gc`)
+ * finds the chunks `deleting`, deletes and forgets them.
+ */
+function lateGc(w: World): Actor {
+  let names: string[] = [];
+  return {
+    steps: [
+      markGarbage(w),
+      () => {
+        names = w.m.listDeletingChunks().map((c) => c.nameTag);
+        return true;
+      },
+      () => {
+        for (const n of names) w.blobs.delete(n);
+        return true;
+      },
+    ],
+  };
+}
+
 /** The sweep of one backend object (the chunk's name tag), fenced or (old behaviour) not. */
 function sweeper(w: World, fenced: boolean): Actor {
-  let candidate = false;
+  let candidates: string[] = [];
   let fencedTags: readonly string[] = [];
   const list: Step = () => {
-    // Listed (grace 0) and unknown to the manifest: an orphan to the sweep.
-    candidate = w.blob && !w.m.hasNameTag(C.nameTag);
+    // Listed (grace 0) and unknown to the manifest: orphans to the sweep.
+    candidates = [...w.blobs].filter((n) => !w.m.hasNameTag(n)).sort();
     return true;
   };
   if (!fenced) {
@@ -128,7 +178,7 @@ function sweeper(w: World, fenced: boolean): Actor {
       steps: [
         list,
         () => {
-          if (candidate) w.blob = false;
+          for (const n of candidates) w.blobs.delete(n);
           return true;
         },
       ],
@@ -138,15 +188,38 @@ function sweeper(w: World, fenced: boolean): Actor {
     steps: [
       list,
       () => {
-        if (candidate) fencedTags = w.log.ok({ type: "MarkSweeping", nameTags: [C.nameTag] }).nameTags ?? [];
+        if (candidates.length > 0)
+          fencedTags = w.log.ok({ type: "MarkSweeping", nameTags: candidates }).nameTags ?? [];
         return true;
       },
       () => {
-        if (fencedTags.length > 0) w.blob = false;
+        for (const n of fencedTags) w.blobs.delete(n);
         return true;
       },
       () => {
         if (fencedTags.length > 0) w.log.ok({ type: "ClearSweeping", nameTags: fencedTags });
+        return true;
+      },
+    ],
+  };
+}
+
+/**
+ * A sweep on a leader about to be deposed: it lists and fences its candidates, then stalls; its
+ * delete lands at any later point. A new leader's sweep (`sweeper`) meanwhile finishes or redoes it.
+ */
+function lateSweep(w: World): Actor {
+  const [list, fence] = sweeper(w, true).steps;
+  let fenced: string[] = [];
+  return {
+    steps: [
+      () => list!() && fence!(),
+      () => {
+        fenced = w.m.listSweepingNameTags();
+        return true;
+      },
+      () => {
+        for (const n of fenced) w.blobs.delete(n);
         return true;
       },
     ],
@@ -165,7 +238,7 @@ function crashedSweepThenResume(w: World): Actor {
         return true;
       },
       () => {
-        if (tags.length > 0) w.blob = false;
+        for (const n of tags) w.blobs.delete(n);
         return true;
       },
       () => {
@@ -244,11 +317,11 @@ interface Outcome {
  * schedules every object is deleted and the chunk collected and forgotten through commands, which
  * leaves only a tombstone older than any later observation, i.e. the same starting state.
  */
-function open(fenced: boolean): World {
+function open(fenced: boolean, perUpload: boolean): World {
   const m = Manifest.openInMemory();
   const log = new Log(m);
   log.ok({ type: "CreateBucket", bucket: "b", createdAtMs: 1 });
-  return { m, log, blob: false, clock: 10, fenced, refused: 0 };
+  return { m, log, blobs: new Set(), clock: 10, fenced, perUpload, uploads: 0, refused: 0 };
 }
 
 function reset(w: World, initial: Initial): void {
@@ -262,21 +335,23 @@ function reset(w: World, initial: Initial): void {
   if (w.m.getChunk(C.hash) !== undefined) throw new Error("reset failed");
   const sweeping = w.m.listSweepingNameTags();
   if (sweeping.length > 0) w.log.ok({ type: "ClearSweeping", nameTags: sweeping });
-  w.blob = initial === "orphan";
+  w.blobs.clear();
+  if (initial === "orphan") w.blobs.add(uploadName(w));
   w.refused = 0;
   if (initial === "garbage" || initial === "referenced") {
-    w.blob = true;
-    w.log.ok(put("b", "k0", [{ ...C, uploaded: true, seenIndex: w.log.index }], ++w.clock));
+    const name = uploadName(w);
+    w.blobs.add(name);
+    w.log.ok(put("b", "k0", [{ ...C, nameTag: name, uploaded: true, seenIndex: w.log.index }], ++w.clock));
     if (initial === "garbage") w.log.ok({ type: "DeleteObject", bucket: "b", key: "k0", atMs: ++w.clock });
   }
 }
 
-function explore(s: Scenario, fenced: boolean, stopAtFirst = false): Outcome {
+function explore(s: Scenario, fenced: boolean, perUpload: boolean, stopAtFirst = false): Outcome {
   let n = 0;
   let skipped = 0;
   let refused = 0;
   const violations: string[] = [];
-  const w = open(fenced);
+  const w = open(fenced, perUpload);
   const counts = s.actors(w).map((a) => a.steps.length);
   for (const order of schedules(counts)) {
     reset(w, s.initial);
@@ -298,7 +373,7 @@ function explore(s: Scenario, fenced: boolean, stopAtFirst = false): Outcome {
     n++;
     const row = w.m.getChunk(C.hash);
     const objects = w.m.listObjects({ bucket: "b" }).contents.length;
-    if (row?.state === "live" && !w.blob) {
+    if (row?.state === "live" && !w.blobs.has(row.nameTag)) {
       violations.push(
         `${order.join("")}: live chunk (refcount ${row.refcount}, ${objects} objects) without blob`,
       );
@@ -371,43 +446,88 @@ const SWEEP_SCENARIOS: readonly Scenario[] = [
   },
 ];
 
-describe("dedup against GC: every interleaving", () => {
-  for (const s of SCENARIOS) {
-    it(s.name, () => {
-      const r = explore(s, true);
-      console.log(`${s.name}: ${r.schedules} schedules (${r.skipped} blocked), ${r.refused} commits refused`);
+const NAMINGS = [
+  { perUpload: true, label: "per-upload names" },
+  { perUpload: false, label: "shared names (before nonces)" },
+] as const;
+
+function report(s: Scenario, label: string, r: Outcome): void {
+  console.log(
+    `${s.name} [${label}]: ${r.schedules} schedules (${r.skipped} blocked), ${r.refused} commits refused`,
+  );
+}
+
+for (const { perUpload, label } of NAMINGS) {
+  describe(`dedup against GC: every interleaving, ${label}`, () => {
+    for (const s of SCENARIOS) {
+      it(s.name, () => {
+        const r = explore(s, true, perUpload);
+        report(s, label, r);
+        expect(r.schedules).toBeGreaterThan(0);
+        expect(r.violations).toEqual([]);
+        if (s.initial !== "referenced") expect(r.refused).toBeGreaterThan(0); // the fence was exercised
+      });
+    }
+
+    it("without provenance (the old behaviour) some interleaving loses the blob", () => {
+      // Two writers, one object deleted again, GC with grace 0: the hole the provenance closes.
+      const bad = explore(SCENARIOS[2]!, false, perUpload, true).violations;
+      console.log(`unfenced [${label}]: ${bad[0]}`);
+      expect(bad.length).toBeGreaterThan(0);
+    });
+  });
+
+  describe(`writers against the sweep: every interleaving, ${label}`, () => {
+    for (const s of SWEEP_SCENARIOS) {
+      it(s.name, () => {
+        const r = explore(s, true, perUpload);
+        report(s, label, r);
+        expect(r.schedules).toBeGreaterThan(0);
+        expect(r.violations).toEqual([]);
+        expect(r.refused).toBeGreaterThan(0); // the fence was exercised
+      });
+    }
+
+    it("without the sweep fence (list, then delete) some interleaving loses the blob", () => {
+      const bad = explore(
+        { name: "unfenced sweep", initial: "orphan", actors: (w) => [writer(w, "w"), sweeper(w, false)] },
+        true,
+        perUpload,
+        true,
+      ).violations;
+      console.log(`unfenced sweep [${label}]: ${bad[0]}`);
+      expect(bad.length).toBeGreaterThan(0);
+    });
+  });
+}
+
+/** A deposed leader's delete landing late, against a new leader's run and a writer (see the top). */
+const LATE_DELETE_SCENARIOS: readonly Scenario[] = [
+  {
+    name: "writer vs a new leader's GC run vs the old leader's late delete, chunk garbage at start",
+    initial: "garbage",
+    actors: (w) => [writer(w, "w"), gc(w, 1), lateGc(w)],
+  },
+  {
+    name: "writer vs a new leader's sweep vs the old leader's late sweep delete, orphan at start",
+    initial: "orphan",
+    actors: (w) => [writer(w, "w"), sweeper(w, true), lateSweep(w)],
+  },
+];
+
+describe("late deletes (two deleters): every interleaving", () => {
+  for (const s of LATE_DELETE_SCENARIOS) {
+    it(`${s.name}: per-upload names lose nothing`, () => {
+      const r = explore(s, true, true);
+      report(s, "per-upload names", r);
       expect(r.schedules).toBeGreaterThan(0);
       expect(r.violations).toEqual([]);
-      if (s.initial !== "referenced") expect(r.refused).toBeGreaterThan(0); // the fence was exercised
+    });
+
+    it(`${s.name}: shared names lose the blob in some interleaving`, () => {
+      const bad = explore(s, true, false, true).violations;
+      console.log(`${s.name} [shared names]: ${bad[0]}`);
+      expect(bad.length).toBeGreaterThan(0);
     });
   }
-
-  it("without provenance (the old behaviour) some interleaving loses the blob", () => {
-    // Two writers, one object deleted again, GC with grace 0: the hole the provenance closes.
-    const bad = explore(SCENARIOS[2]!, false, true).violations;
-    console.log(`unfenced: ${bad[0]}`);
-    expect(bad.length).toBeGreaterThan(0);
-  });
-});
-
-describe("writers against the sweep: every interleaving", () => {
-  for (const s of SWEEP_SCENARIOS) {
-    it(s.name, () => {
-      const r = explore(s, true);
-      console.log(`${s.name}: ${r.schedules} schedules (${r.skipped} blocked), ${r.refused} commits refused`);
-      expect(r.schedules).toBeGreaterThan(0);
-      expect(r.violations).toEqual([]);
-      expect(r.refused).toBeGreaterThan(0); // the fence was exercised
-    });
-  }
-
-  it("without the sweep fence (list, then delete) some interleaving loses the blob", () => {
-    const bad = explore(
-      { name: "unfenced sweep", initial: "orphan", actors: (w) => [writer(w, "w"), sweeper(w, false)] },
-      true,
-      true,
-    ).violations;
-    console.log(`unfenced sweep: ${bad[0]}`);
-    expect(bad.length).toBeGreaterThan(0);
-  });
 });

@@ -88,24 +88,52 @@ export class StorageError extends Error {
 
 const NAME_TAG_RE = /^[0-9a-f]{64}$/;
 
+/** Hex digits of the upload nonce a chunk's object name carries after its name tag. */
+export const UPLOAD_NONCE_HEX_CHARS = 16;
+
+/** A chunk's object name: its 64-hex name tag, then (uploads since per-upload names) 16 hex of nonce. */
+const CHUNK_NAME_RE = /^[0-9a-f]{64}(?:[0-9a-f]{16})?$/;
+
 /**
- * Backend object key for a chunk: a two-hex-digit fan-out directory then the hex name tag
- * (HMAC of the plaintext hash, never the hash itself).
+ * The object name of one upload of a chunk: the name tag (HMAC of the plaintext hash) followed by
+ * a nonce the writer draws for that upload. Two uploads of the same content therefore never share
+ * a backend key, so a delete aimed at one of them (GC's or the sweep's, possibly late: an old
+ * leader's request still in flight) can never remove the other. All hex, so a build that predates
+ * nonces still decodes and applies commands that carry such names.
  */
-export function chunkObjectKey(nameTagHex: string): string {
+export function chunkObjectName(nameTagHex: string, nonceHex: string): string {
   if (!NAME_TAG_RE.test(nameTagHex)) throw new Error(`bad chunk name tag ${nameTagHex}`);
-  return `chunks/${nameTagHex.slice(0, 2)}/${nameTagHex}`;
+  if (nonceHex.length !== UPLOAD_NONCE_HEX_CHARS || !/^[0-9a-f]+$/.test(nonceHex)) {
+    throw new Error(`bad chunk upload nonce ${nonceHex}`);
+  }
+  return nameTagHex + nonceHex;
+}
+
+/** True for a chunk object name: a bare name tag (uploads before nonces) or tag + nonce. */
+export function isChunkObjectName(s: string): boolean {
+  return CHUNK_NAME_RE.test(s);
+}
+
+/** The name tag a chunk object name starts with (what placement ranks by). */
+export function nameTagOf(chunkName: string): string {
+  if (!CHUNK_NAME_RE.test(chunkName)) throw new Error(`bad chunk object name ${chunkName}`);
+  return chunkName.slice(0, 64);
+}
+
+/**
+ * Backend object key for a chunk object name (`chunkObjectName`, or a bare name tag): a
+ * two-hex-digit fan-out directory then the name (never the plaintext hash itself).
+ */
+export function chunkObjectKey(chunkName: string): string {
+  if (!CHUNK_NAME_RE.test(chunkName)) throw new Error(`bad chunk object name ${chunkName}`);
+  return `chunks/${chunkName.slice(0, 2)}/${chunkName}`;
 }
 
 export const CHUNK_KEY_PREFIX = "chunks/";
 
-/** Inverse of `chunkObjectKey`: the name tag, or null for a key that is not a chunk of ours. */
+/** Inverse of `chunkObjectKey`: the chunk object name, or null for a key that is not a chunk of ours. */
 export function parseChunkObjectKey(key: string): string | null {
-  const m = /^chunks\/([0-9a-f]{2})\/([0-9a-f]{64})$/.exec(key);
+  const m = /^chunks\/([0-9a-f]{2})\/([0-9a-f]{64}(?:[0-9a-f]{16})?)$/.exec(key);
   if (!m || !m[2]!.startsWith(m[1]!)) return null;
   return m[2]!;
-}
-
-export function isNameTagHex(s: string): boolean {
-  return NAME_TAG_RE.test(s);
 }

@@ -199,7 +199,7 @@ describe("Distributor delete, listing and status", () => {
     const all = [];
     for await (const c of d.listAll()) all.push(c);
     expect(all).toHaveLength(11);
-    expect(all.filter((c) => c.nameTagHex === null)).toEqual([expect.objectContaining({ provider: "p1" })]);
+    expect(all.filter((c) => c.chunkName === null)).toEqual([expect.objectContaining({ provider: "p1" })]);
   });
 
   it("status reports reachability and chunk counts per provider", async () => {

@@ -34,20 +34,20 @@ export interface DistributorOptions {
 export type DistributorEvent =
   | {
       readonly type: "put-failed";
-      readonly nameTagHex: string;
+      readonly chunkName: string;
       readonly provider: string;
       readonly error: StorageError;
     }
   | {
       readonly type: "read-fallback";
-      readonly nameTagHex: string;
+      readonly chunkName: string;
       readonly provider: string;
       readonly reason: "error" | "corrupt" | "unknown-provider";
       readonly error?: StorageError;
     }
   | {
       readonly type: "delete-skipped";
-      readonly nameTagHex: string;
+      readonly chunkName: string;
       readonly provider: string;
       readonly reason: "unknown-provider";
     };
@@ -67,7 +67,7 @@ export interface ChunkListing {
   readonly provider: string;
   readonly key: string;
   /** Null for an object under chunks/ that is not one of ours (left alone by the sweep). */
-  readonly nameTagHex: string | null;
+  readonly chunkName: string | null;
   readonly sizeBytes: number;
   readonly lastModifiedMs: number;
 }
@@ -93,11 +93,12 @@ function describe(errors: readonly StorageError[]): string {
 }
 
 /**
- * Places sealed chunks on providers and reads them back. Placement is deterministic given the
- * name tag (placement.ts); a chunk goes to `replicationFactor` distinct providers; reads try the
- * recorded locations in order and fall back on error or failed verification. It never deletes a
- * replica after a failed put: a concurrent writer of the same chunk may own it, and the sweep
- * removes true orphans after the grace period.
+ * Places sealed chunks on providers and reads them back, each under the key of its chunk object
+ * name (`chunkObjectName`: name tag + upload nonce, or a bare name tag from before nonces).
+ * Placement is deterministic given the name tag (placement.ts; the nonce does not count); a chunk
+ * goes to `replicationFactor` distinct providers; reads try the recorded locations in order and
+ * fall back on error or failed verification. It never deletes a replica after a failed put: the
+ * sweep removes orphans after the grace period, fenced against a late commit.
  */
 export class Distributor {
   readonly replicationFactor: number;
@@ -150,13 +151,13 @@ export class Distributor {
   }
 
   /** Every eligible provider, most preferred first, for this chunk. */
-  ranking(nameTagHex: string): string[] {
-    return rankProviders(nameTagHex, this.placement, this.distribution);
+  ranking(chunkName: string): string[] {
+    return rankProviders(chunkName, this.placement, this.distribution);
   }
 
   /** The providers a put of this chunk goes to when all are healthy. */
-  placementFor(nameTagHex: string): string[] {
-    return this.ranking(nameTagHex).slice(0, this.replicationFactor);
+  placementFor(chunkName: string): string[] {
+    return this.ranking(chunkName).slice(0, this.replicationFactor);
   }
 
   /**
@@ -164,9 +165,9 @@ export class Distributor {
    * ranking order (record them in the manifest). Rejects — so the caller commits nothing — unless
    * every replica is durably written; the error names each provider that failed.
    */
-  async putChunk(nameTagHex: string, blob: Uint8Array): Promise<string[]> {
-    const key = chunkObjectKey(nameTagHex);
-    const ranking = this.ranking(nameTagHex);
+  async putChunk(chunkName: string, blob: Uint8Array): Promise<string[]> {
+    const key = chunkObjectKey(chunkName);
+    const ranking = this.ranking(chunkName);
     const candidates = this.spillover ? ranking : ranking.slice(0, this.replicationFactor);
     let next = 0;
     const written = new Set<string>();
@@ -183,7 +184,7 @@ export class Distributor {
           const error = StorageError.from(raw, name);
           failures.push(error);
           this.noteFailure(name, error);
-          this.onEvent({ type: "put-failed", nameTagHex, provider: name, error });
+          this.onEvent({ type: "put-failed", chunkName, provider: name, error });
         }
       }
     };
@@ -193,7 +194,7 @@ export class Distributor {
       throw new StorageError(
         combinedCode(failures),
         failed || "distributor",
-        `chunk ${nameTagHex}: stored on ${written.size} of ${this.replicationFactor} required providers; ${describe(failures)}`,
+        `chunk ${chunkName}: stored on ${written.size} of ${this.replicationFactor} required providers; ${describe(failures)}`,
         { cause: new AggregateError(failures) },
       );
     }
@@ -205,12 +206,12 @@ export class Distributor {
    * providers that failed recently last. Every skipped replica is reported through onEvent.
    */
   async getChunk(
-    nameTagHex: string,
+    chunkName: string,
     locations: readonly string[],
     verify?: VerifyBlob,
     opts: GetChunkOptions = {},
   ): Promise<Buffer> {
-    const key = chunkObjectKey(nameTagHex);
+    const key = chunkObjectKey(chunkName);
     const now = this.nowMs();
     const healthy = (n: string) => (this.unhealthyUntilMs.get(n) ?? 0) <= now;
     const ordered = [...locations.filter(healthy), ...locations.filter((n) => !healthy(n))];
@@ -225,7 +226,7 @@ export class Distributor {
           "location names a provider that is not configured",
         );
         failures.push(error);
-        this.onEvent({ type: "read-fallback", nameTagHex, provider: name, reason: "unknown-provider" });
+        this.onEvent({ type: "read-fallback", chunkName, provider: name, reason: "unknown-provider" });
         continue;
       }
       let blob: Buffer;
@@ -236,7 +237,7 @@ export class Distributor {
         const error = StorageError.from(raw, name);
         failures.push(error);
         this.noteFailure(name, error);
-        this.onEvent({ type: "read-fallback", nameTagHex, provider: name, reason: "error", error });
+        this.onEvent({ type: "read-fallback", chunkName, provider: name, reason: "error", error });
         continue;
       }
       let ok: boolean | undefined;
@@ -249,29 +250,29 @@ export class Distributor {
       }
       if (ok) return blob;
       corrupt++;
-      const error = new StorageError("Corrupt", name, `chunk ${nameTagHex} failed verification`, { cause });
+      const error = new StorageError("Corrupt", name, `chunk ${chunkName} failed verification`, { cause });
       failures.push(error);
-      this.onEvent({ type: "read-fallback", nameTagHex, provider: name, reason: "corrupt", error });
+      this.onEvent({ type: "read-fallback", chunkName, provider: name, reason: "corrupt", error });
     }
     const code: StorageErrorCode =
       locations.length === 0 ? "NotFound" : corrupt === failures.length ? "Corrupt" : combinedCode(failures);
     throw new StorageError(
       code,
       locations.join(",") || "distributor",
-      `chunk ${nameTagHex}: no readable replica among [${locations.join(", ")}]; ${describe(failures)}`,
+      `chunk ${chunkName}: no readable replica among [${locations.join(", ")}]; ${describe(failures)}`,
       { cause: new AggregateError(failures) },
     );
   }
 
   /** Deletes every replica; absent replicas are fine. Throws naming the providers that failed. */
-  async deleteChunk(nameTagHex: string, locations: readonly string[]): Promise<void> {
-    const key = chunkObjectKey(nameTagHex);
+  async deleteChunk(chunkName: string, locations: readonly string[]): Promise<void> {
+    const key = chunkObjectKey(chunkName);
     const failures: StorageError[] = [];
     await Promise.all(
       locations.map(async (name) => {
         const backend = this.backends.get(name);
         if (!backend) {
-          this.onEvent({ type: "delete-skipped", nameTagHex, provider: name, reason: "unknown-provider" });
+          this.onEvent({ type: "delete-skipped", chunkName, provider: name, reason: "unknown-provider" });
           return;
         }
         try {
@@ -285,7 +286,7 @@ export class Distributor {
       throw new StorageError(
         combinedCode(failures),
         failures.map((f) => f.provider).join(","),
-        `delete chunk ${nameTagHex}: ${describe(failures)}`,
+        `delete chunk ${chunkName}: ${describe(failures)}`,
         { cause: new AggregateError(failures) },
       );
     }
@@ -295,7 +296,7 @@ export class Distributor {
   async *listAll(): AsyncGenerator<ChunkListing> {
     for (const [provider, backend] of this.backends) {
       for await (const o of backend.list(CHUNK_KEY_PREFIX)) {
-        yield { provider, key: o.key, nameTagHex: parseChunkObjectKey(o.key), ...size(o) };
+        yield { provider, key: o.key, chunkName: parseChunkObjectKey(o.key), ...size(o) };
       }
     }
   }

@@ -2,9 +2,12 @@ export type { ListedObject, OpOptions, StorageBackend, StorageErrorCode } from "
 export {
   CHUNK_KEY_PREFIX,
   chunkObjectKey,
-  isNameTagHex,
+  chunkObjectName,
+  isChunkObjectName,
+  nameTagOf,
   parseChunkObjectKey,
   StorageError,
+  UPLOAD_NONCE_HEX_CHARS,
 } from "./backend.js";
 export { LocalBackend, type LocalBackendOptions } from "./backends/local.js";
 export { MemoryBackend, type MemoryBackendOptions } from "./backends/memory.js";

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
+import { chunkObjectName } from "./backend.js";
 import { rankProviders } from "./placement.js";
 
 const tag = (i: number) => createHash("sha256").update(`chunk-${i}`).digest("hex");
@@ -60,7 +61,18 @@ describe("rankProviders", () => {
     }
   });
 
-  it("rejects a malformed name tag", () => {
-    expect(() => rankProviders("abc", three, "weighted")).toThrow(/name tag/);
+  it("ranks an upload's object name (tag + nonce) exactly as its name tag", () => {
+    const five = ["a", "b", "c", "d", "e"].map((name, i) => ({ name, weight: i + 1 }));
+    for (const mode of ["round-robin", "weighted"] as const) {
+      for (let i = 0; i < 50; i++) {
+        const name = chunkObjectName(tag(i), createHash("md5").update(`${i}`).digest("hex").slice(0, 16));
+        expect(rankProviders(name, five, mode)).toEqual(rankProviders(tag(i), five, mode));
+      }
+    }
+  });
+
+  it("rejects a malformed name", () => {
+    expect(() => rankProviders("abc", three, "weighted")).toThrow(/chunk object name/);
+    expect(() => rankProviders(`${tag(1)}00`, three, "weighted")).toThrow(/chunk object name/);
   });
 });

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { isNameTagHex } from "./backend.js";
+import { nameTagOf } from "./backend.js";
 
 export const distributionModes = ["round-robin", "weighted"] as const;
 export type DistributionMode = (typeof distributionModes)[number];
@@ -24,7 +24,8 @@ function hashUnit(providerName: string, nameTagHex: string): number {
 /**
  * Every eligible provider (weight > 0), most preferred first, as a pure function of the chunk's
  * name tag and the provider list — so a retried put lands where the first try did, and every
- * node picks the same providers.
+ * node picks the same providers. Takes a chunk object name; its upload nonce does not count, so
+ * every upload of the same content ranks the providers alike.
  *
  * - `round-robin`: providers in config order, starting at (name tag mod n). Name tags are HMAC
  *   outputs, so starts are uniform: each provider is first for 1/n of the chunks and replicas
@@ -35,11 +36,11 @@ function hashUnit(providerName: string, nameTagHex: string): number {
  *   chunks that provider gains or loses.
  */
 export function rankProviders(
-  nameTagHex: string,
+  chunkName: string,
   providers: readonly PlacementProvider[],
   mode: DistributionMode,
 ): string[] {
-  if (!isNameTagHex(nameTagHex)) throw new Error(`bad chunk name tag ${nameTagHex}`);
+  const nameTagHex = nameTagOf(chunkName);
   const eligible = providers.filter((p) => p.weight > 0);
   if (eligible.length === 0) return [];
   if (mode === "round-robin") {

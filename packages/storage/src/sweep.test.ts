@@ -28,7 +28,7 @@ describe("findOrphans", () => {
   it("dry run reports what would go and deletes nothing", async () => {
     const { a, b, isKnown, nowMs } = await world();
     const r = await findOrphans({ backends: [a, b], isKnown, graceMs: 24 * HOUR, nowMs });
-    expect(r.orphans.map((o) => `${o.provider}:${o.nameTagHex}`).sort()).toEqual(
+    expect(r.orphans.map((o) => `${o.provider}:${o.chunkName}`).sort()).toEqual(
       [`a:${tag(1)}`, `a:${tag(3)}`, `b:${tag(3)}`, `b:${tag(4)}`].sort(),
     );
     expect(r).toMatchObject({
@@ -56,7 +56,7 @@ describe("findOrphans", () => {
     downA.down = true;
     const r = await findOrphans({ backends: [downA, b], isKnown, graceMs: 24 * HOUR, nowMs });
     expect(r.errors).toEqual([expect.objectContaining({ provider: "a", code: "Unavailable" })]);
-    expect(r.orphans.map((o) => `${o.provider}:${o.nameTagHex}`).sort()).toEqual(
+    expect(r.orphans.map((o) => `${o.provider}:${o.chunkName}`).sort()).toEqual(
       [`b:${tag(3)}`, `b:${tag(4)}`].sort(),
     );
   });

@@ -6,7 +6,7 @@ export interface SweepOptions {
    * True when the manifest still references this chunk on this provider (any state but
    * forgotten, including "deleting", which GC's own phase removes). Called once per object.
    */
-  readonly isKnown: (nameTagHex: string, provider: string) => boolean | Promise<boolean>;
+  readonly isKnown: (chunkName: string, provider: string) => boolean | Promise<boolean>;
   /**
    * Objects younger than this are kept: a chunk is uploaded before the PutObject that
    * references it commits (ARCHITECTURE §3), so the grace must exceed the longest upload.
@@ -20,7 +20,7 @@ export interface SweepOptions {
 export interface SweptObject {
   readonly provider: string;
   readonly key: string;
-  readonly nameTagHex: string;
+  readonly chunkName: string;
   readonly sizeBytes: number;
   readonly lastModifiedMs: number;
 }
@@ -69,8 +69,8 @@ export async function* listOrphans(
   const provider = backend.name;
   for await (const o of backend.list(CHUNK_KEY_PREFIX)) {
     counters.scannedObjects++;
-    const nameTagHex = parseChunkObjectKey(o.key);
-    if (nameTagHex === null) {
+    const chunkName = parseChunkObjectKey(o.key);
+    if (chunkName === null) {
       counters.ignoredForeign++;
       continue;
     }
@@ -78,11 +78,11 @@ export async function* listOrphans(
       counters.keptYoung++;
       continue;
     }
-    if (await opts.isKnown(nameTagHex, provider)) {
+    if (await opts.isKnown(chunkName, provider)) {
       counters.keptReferenced++;
       continue;
     }
-    yield { provider, key: o.key, nameTagHex, sizeBytes: o.sizeBytes, lastModifiedMs: o.lastModifiedMs };
+    yield { provider, key: o.key, chunkName, sizeBytes: o.sizeBytes, lastModifiedMs: o.lastModifiedMs };
   }
 }
 

@@ -6,9 +6,10 @@
  * ordered, concurrent uploads. It returns only after every upload finished, so the caller can
  * then propose the command that makes the chunks live (ARCHITECTURE §3 step 4).
  */
+import { randomBytes } from "node:crypto";
 import type { SealedChunk, SealWorkerPool } from "@enigma/chunker";
 import type { ChunkRef, Manifest } from "@enigma/manifest";
-import type { Distributor } from "@enigma/storage";
+import { chunkObjectName, type Distributor, UPLOAD_NONCE_HEX_CHARS } from "@enigma/storage";
 import { sealSmallOrStream } from "./inline-seal.js";
 import type { Keyring } from "./keys.js";
 import { tapPieces } from "./pieces.js";
@@ -33,8 +34,9 @@ export interface WrittenChunk {
 }
 
 /**
- * Chunks uploaded but not yet committed, shared by several writes (e.g. every file of one backup,
- * whose commands are batched): a duplicate reuses the pending upload instead of uploading again.
+ * Chunks uploaded (or found stored) but not yet committed, shared by several writes (e.g. every
+ * file of one backup, whose commands are batched): a duplicate reuses the pending ref (its upload,
+ * its object name) instead of uploading again.
  * Clear it once the referencing command committed (the manifest then knows the chunks).
  */
 export class WriteSession {
@@ -71,6 +73,13 @@ export class ChunkWriter {
   readonly #settings: ChunkWriterSettings;
   /** Shared seal workers (undefined: seal on the main thread). */
   readonly #pool: SealWorkerPool | undefined;
+  /**
+   * Uploads in flight on this node, by plaintext hash, for every write: a concurrent write of the
+   * same content (parallel parts of a zero-filled file, two clients storing one file) takes the
+   * upload's ref instead of storing another copy under another name. Entries leave when the upload
+   * settles; the fences in apply make a shared ref exactly as safe as one's own upload.
+   */
+  readonly #inflight = new Map<string, Promise<ChunkRef>>();
 
   constructor(
     manifest: Manifest,
@@ -95,7 +104,15 @@ export class ChunkWriter {
     const current = this.#keyring.current();
     // Chunks uploaded earlier in this stream (or session), not yet committed: duplicates reuse the upload.
     const pending = opts.session?.pending ?? new Map<string, Promise<ChunkRef>>();
-    const isKnown = (hashHex: string) => pending.has(hashHex) || this.#manifest.hasLiveChunk(hashHex);
+    // Another write's upload in flight joins this write's pending refs here, so the chunk is
+    // neither sealed nor uploaded again, and it is still found when it comes out of the pipeline.
+    const joinInflight = (hashHex: string): Promise<ChunkRef> | undefined => {
+      const upload = this.#inflight.get(hashHex);
+      if (upload !== undefined) pending.set(hashHex, upload);
+      return upload;
+    };
+    const isKnown = (hashHex: string) =>
+      pending.has(hashHex) || joinInflight(hashHex) !== undefined || this.#manifest.hasLiveChunk(hashHex);
     const chunks: ChunkRef[] = [];
     const sha3s: (Buffer | undefined)[] = [];
     let uploadedChunks = 0;
@@ -129,36 +146,47 @@ export class ChunkWriter {
     try {
       for await (const c of stream) {
         opts.signal?.throwIfAborted();
-        const earlier = pending.get(c.hashHex);
+        const earlier = pending.get(c.hashHex) ?? joinInflight(c.hashHex);
         if (earlier) {
+          c.release();
           dedupedChunks++;
           window.push(earlier.then((ref) => ({ ref, sha3: c.sha3, deduped: true })));
         } else if (c.sealed === null) {
           dedupedChunks++;
-          window.push(Promise.resolve({ ref: this.#storedRef(c), sha3: c.sha3, deduped: true }));
+          // Later duplicates reuse this ref, even if GC forgets the row meanwhile: one command must
+          // name each chunk by one object name (apply then refuses the stale hit, retriably).
+          const ref = this.#storedRef(c);
+          pending.set(c.hashHex, Promise.resolve(ref));
+          window.push(Promise.resolve({ ref, sha3: c.sha3, deduped: true }));
         } else {
           const sealed = c.sealed;
           uploadedChunks++;
           uploadedBytes += sealed.length;
-          const upload = this.#awaitNotDeleting(c.hashHex, c.nameTagHex).then(
-            async (seenIndex): Promise<ChunkRef> => {
-              const locations = await this.#distributor.putChunk(c.nameTagHex, sealed);
-              c.release();
-              // Provenance for apply's GC fence: we uploaded after seeing the manifest at seenIndex.
-              return {
-                hash: c.hashHex,
-                size: c.size,
-                sealedSize: sealed.length,
-                keyId: c.keyId,
-                compressed: c.compressed,
-                nameTag: c.nameTagHex,
-                locations,
-                uploaded: true,
-                seenIndex,
-              };
-            },
-          );
+          // A fresh object name per upload: no other upload of this content (before a GC or
+          // after it) shares the backend key, so no delete aimed at another one can remove ours.
+          const name = chunkObjectName(c.nameTagHex, randomBytes(UPLOAD_NONCE_HEX_CHARS / 2).toString("hex"));
+          const upload = this.#awaitNotDeleting(c.hashHex).then(async (seenIndex): Promise<ChunkRef> => {
+            const locations = await this.#distributor.putChunk(name, sealed);
+            c.release();
+            // Provenance for apply's GC fence: we uploaded after seeing the manifest at seenIndex.
+            return {
+              hash: c.hashHex,
+              size: c.size,
+              sealedSize: sealed.length,
+              keyId: c.keyId,
+              compressed: c.compressed,
+              nameTag: name,
+              locations,
+              uploaded: true,
+              seenIndex,
+            };
+          });
           pending.set(c.hashHex, upload);
+          this.#inflight.set(c.hashHex, upload);
+          const settled = () => {
+            if (this.#inflight.get(c.hashHex) === upload) this.#inflight.delete(c.hashHex);
+          };
+          upload.then(settled, settled);
           window.push(upload.then((ref) => ({ ref, sha3: c.sha3, deduped: false })));
         }
         // A failed upload is reported when its turn comes; until then it must not count as unhandled.
@@ -184,21 +212,16 @@ export class ChunkWriter {
   }
 
   /**
-   * A chunk GC has fenced (`deleting`), or whose name tag the sweep has fenced, must not be
-   * uploaded until GC forgot it / the sweep cleared it: the backend key is the same, so the pending
-   * delete would remove our fresh copy (apply would then refuse the commit; waiting avoids the
-   * wasted upload). Waits, bounded. Returns the applied index of the (synchronous, hence
-   * consistent) read that found it free: the upload starts after that state, which is what apply
-   * checks forgets and sweep tombstones against.
+   * A chunk GC has fenced (`deleting`) cannot be referenced until GC forgot it: apply would refuse
+   * the commit (ChunkDeleting), so the upload would be wasted. Waits, bounded. (Safety does not
+   * depend on it: our upload's object name is fresh, so GC's deletes never touch it.) Returns the
+   * applied index of the (synchronous, hence consistent) read that found it free: the upload starts
+   * after that state, which is what apply checks forgets against.
    */
-  async #awaitNotDeleting(hashHex: string, nameTagHex: string): Promise<number> {
+  async #awaitNotDeleting(hashHex: string): Promise<number> {
     for (let waited = 0; ; waited += DELETING_POLL_MS) {
       const seenIndex = this.#manifest.raftMeta().appliedIndex;
-      if (
-        this.#manifest.getChunk(hashHex)?.state !== "deleting" &&
-        !this.#manifest.isNameTagSweeping(nameTagHex)
-      )
-        return seenIndex;
+      if (this.#manifest.getChunk(hashHex)?.state !== "deleting") return seenIndex;
       if (waited >= DELETING_WAIT_MAX_MS) {
         throw new Error(`chunk ${hashHex.slice(0, 12)} is being garbage-collected; retry later`);
       }

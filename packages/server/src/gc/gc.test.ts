@@ -6,6 +6,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { AdminRejected } from "@enigma/raft-node";
+import { chunkObjectKey } from "@enigma/storage";
 import { pino } from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { openTestEngine, type TestEngine } from "../../../../test/support/engine.js";
@@ -79,6 +80,27 @@ describe("runGc on a node's engine", () => {
     expect(again.written.uploadedChunks).toBe(n);
     const obj = t.engine.manifest.getObject("b", "k2");
     expect(obj?.size).toBe(data.length);
+  });
+
+  it("a late delete of a forgotten upload (an old leader's, still in flight) spares the content written again", async () => {
+    const data = randomBytes(300 * 1024);
+    const first = await putObject(t.engine, "k", data);
+    await t.engine.committer.propose({ type: "DeleteObject", bucket: "b", key: "k", atMs: Date.now() });
+    const r = await runGc(t.engine, { dryRun: false, graceMs: 0 });
+    expect(r.forgotten).toBe(first.written.chunks.length);
+    // The same content is written again after the forget: uploaded afresh, under new object names.
+    const again = await putObject(t.engine, "k2", data);
+    expect(again.result.ok).toBe(true);
+    expect(again.written.uploadedChunks).toBe(first.written.chunks.length);
+    const oldKeys = first.written.chunks.map((c) => chunkObjectKey(c.nameTag));
+    const newKeys = again.written.chunks.map((c) => chunkObjectKey(c.nameTag));
+    for (const k of newKeys) expect(oldKeys).not.toContain(k);
+    // A deposed leader's delete of the first upload lands only now (its request was stalled).
+    for (const backend of t.engine.backends) for (const k of oldKeys) await backend.delete(k);
+    const obj = t.engine.manifest.getObject("b", "k2")!;
+    const out: Buffer[] = [];
+    for await (const b of t.engine.reader.read(obj.chunks)) out.push(Buffer.from(b));
+    expect(Buffer.concat(out).equals(data)).toBe(true);
   });
 
   it("a dedup hit forgotten by GC before its commit is refused (the writer must re-upload)", async () => {
@@ -181,17 +203,22 @@ describe("GcScheduler", () => {
 });
 
 describe("the fenced sweep", () => {
-  it("an upload of an orphan's content racing the sweep is refused at commit; the retry re-uploads", async () => {
+  it("an upload whose objects the sweep removed before its commit is refused; the retry re-uploads", async () => {
     const data = randomBytes(150 * 1024);
     // A failed PUT's leftover: uploaded, never committed → objects no chunk row owns.
     const orphan = await t.engine.writer.write(source(data));
     expect(orphan.uploadedChunks).toBe(orphan.chunks.length);
-    // A writer uploads the same content (same name tags → the very same backend objects) …
+    // A writer uploads the same content: its own object names (a fresh nonce per upload) …
     const racing = await t.engine.writer.write(source(data));
     expect(racing.chunks.every((c) => c.uploaded === true)).toBe(true);
-    // … the sweep (grace 0) fences, deletes and clears them before the writer commits.
+    for (const [i, c] of racing.chunks.entries()) {
+      expect(c.nameTag.slice(0, 64)).toBe(orphan.chunks[i]!.nameTag.slice(0, 64));
+      expect(c.nameTag).not.toBe(orphan.chunks[i]!.nameTag);
+    }
+    // … and the sweep (grace 0, so both sets look abandoned) fences, deletes and clears all of them
+    // before that writer commits.
     const r = await runGc(t.engine, { dryRun: false, graceMs: 0, sweepGraceMs: 0 });
-    expect(r.sweep).toMatchObject({ deletedObjects: orphan.chunks.length, errors: [], resumedFences: 0 });
+    expect(r.sweep).toMatchObject({ deletedObjects: 2 * orphan.chunks.length, errors: [], resumedFences: 0 });
     expect(t.engine.manifest.sweepingCount()).toBe(0);
     const late = await t.engine.committer.propose({
       type: "PutObject",

@@ -97,7 +97,7 @@ export async function sweep(
           continue;
         }
         batch.push(orphan);
-        tags.add(orphan.nameTagHex);
+        tags.add(orphan.chunkName);
         if (tags.size >= SWEEP_BATCH_NAME_TAGS) await flush();
       }
       await flush();
@@ -119,13 +119,13 @@ async function deleteFenced(
   report: MutableReport,
   count: (o: SweptObject) => void,
 ): Promise<void> {
-  const tags = [...new Set(candidates.map((c) => c.nameTagHex))];
+  const tags = [...new Set(candidates.map((c) => c.chunkName))];
   const res = await proposeOrThrow(engine.committer, { type: "MarkSweeping", nameTags: tags });
   const fenced = new Set(res.nameTags ?? []);
   crashPoint("sweep-after-mark");
   const failed = new Set<string>();
   for (const c of candidates) {
-    if (!fenced.has(c.nameTagHex)) {
+    if (!fenced.has(c.chunkName)) {
       // A chunk row owns the tag now (committed between the listing and the mark): live data.
       report.keptReferenced++;
       continue;
@@ -137,7 +137,7 @@ async function deleteFenced(
       report.deletedBytes += c.sizeBytes;
     } catch (raw) {
       // Left fenced: the next sweep deletes it again and clears.
-      failed.add(c.nameTagHex);
+      failed.add(c.chunkName);
       const e = StorageError.from(raw, backend.name);
       report.errors.push({ provider: backend.name, key: c.key, code: e.code, message: e.message });
     }
