@@ -17,6 +17,13 @@ export {
   DEFAULT_CHUNKING,
   resolveChunking,
 } from "./options.js";
-export { defaultSealWorkers, SealWorkerPool } from "./seal-pool.js";
+export {
+  defaultSealWorkers,
+  SealWorkerPool,
+  type SealWorkerPoolOptions,
+  WORKER_RESTART_WINDOW_MS,
+  WORKER_RESTARTS_PER_WINDOW,
+  type WorkerExit,
+} from "./seal-pool.js";
 export type { CompressionOptions, PipelineOptions, SealedChunk } from "./seal-stream.js";
 export { sealStream } from "./seal-stream.js";

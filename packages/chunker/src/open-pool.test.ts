@@ -1,7 +1,7 @@
 /**
  * SealWorkerPool.openSealed: openSealedInto on a worker, in place in a SharedArrayBuffer. Same
  * bytes, same error codes and messages as on the calling thread, and a clear error (never a hang)
- * when the pool is closed or a worker dies.
+ * when the pool is closed or a worker dies — which the pool then replaces, within a budget.
  */
 import { createHash, randomBytes } from "node:crypto";
 import type { Worker } from "node:worker_threads";
@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { ChunkerError } from "./errors.js";
 import { openSealedInto } from "./open-into.js";
 import { chunkNameTag, FLAG_COMPRESSED, sealChunk } from "./seal-api.js";
-import { SealWorkerPool } from "./seal-pool.js";
+import { SealWorkerPool, WORKER_RESTARTS_PER_WINDOW, type WorkerExit } from "./seal-pool.js";
 import { pseudoRandomBytes } from "./test-bytes.js";
 import { zstd } from "./zstd.js";
 
@@ -54,6 +54,14 @@ function thrown(fn: () => unknown): unknown {
 
 const pool = new SealWorkerPool(1);
 afterAll(() => pool.close());
+
+/** The pool's live worker of a role (white-box: the tests kill it as a crash would). */
+function workerOf(p: SealWorkerPool, role: "seal" | "hash"): Worker {
+  const slots = (p as unknown as { slots: { role: string; worker: Worker }[] }).slots;
+  const slot = slots.find((s) => s.role === role);
+  if (slot === undefined) throw new Error(`no ${role} worker`);
+  return slot.worker;
+}
 
 describe("SealWorkerPool.openSealed", () => {
   it("opens in place byte for byte (uncompressed, compressed, empty), several at once", async () => {
@@ -131,21 +139,24 @@ describe("SealWorkerPool.openSealed", () => {
     });
   });
 
-  it("a worker that dies mid-job and a closed pool fail with WorkerFailed, not a hang", async () => {
-    const own = new SealWorkerPool(1);
+  it("a worker that dies mid-job fails that job with WorkerFailed and is replaced; a closed pool refuses", async () => {
+    const exits: WorkerExit[] = [];
+    const own = new SealWorkerPool(1, { onWorkerExit: (e) => exits.push(e) });
     const { blob, hash, prefix } = seal(pseudoRandomBytes(4 << 20, 6));
     const job = own.openSealed(shared(blob), keyFor, hash, nameKey);
-    const worker = (own as unknown as { slots: { worker: Worker }[] }).slots[0]!.worker;
-    await worker.terminate();
+    await workerOf(own, "seal").terminate();
     const err = await job.then(
       () => null,
       (e: unknown) => e,
     );
     // The job may have finished before the worker died; if not, it failed clearly.
     if (err !== null) expect(err).toMatchObject({ code: "WorkerFailed" });
-    await expect(own.openSealed(shared(blob), keyFor, hash, nameKey)).rejects.toMatchObject({
-      code: "WorkerFailed",
-    });
+    expect(exits).toEqual([expect.objectContaining({ role: "seal", replaced: true })]);
+    expect(exits[0]!.error).toMatchObject({ code: "WorkerFailed" });
+    expect(own.liveWorkers).toEqual({ seal: 1, hash: 0 });
+    // The replacement opens the same blob.
+    const opened = await own.openSealed(shared(blob), keyFor, hash, nameKey);
+    expect(sha(opened).equals(hash)).toBe(true);
     await own.close();
     await expect(own.openSealed(shared(blob), keyFor, hash, nameKey)).rejects.toThrow(/seal pool is closed/);
     // Refusals decided on the calling thread still name the chunk with their own code.
@@ -155,5 +166,73 @@ describe("SealWorkerPool.openSealed", () => {
       message: expect.stringContaining(unknown.prefix),
     });
     expect(prefix).toHaveLength(16);
+  });
+
+  it(`stops replacing after ${WORKER_RESTARTS_PER_WINDOW} deaths within the window, then starts again`, async () => {
+    const exits: WorkerExit[] = [];
+    // Wide enough that six kills (tens of ms) fall inside one window even on a loaded machine.
+    const windowMs = 3000;
+    const own = new SealWorkerPool(1, { onWorkerExit: (e) => exits.push(e), restartWindowMs: windowMs });
+    try {
+      const { blob, hash } = seal(pseudoRandomBytes(1000, 8));
+      for (let i = 0; i <= WORKER_RESTARTS_PER_WINDOW; i++) {
+        const dead = workerOf(own, "seal");
+        const exited = new Promise((r) => dead.once("exit", r));
+        await dead.terminate();
+        await exited;
+      }
+      expect(exits.map((e) => e.replaced)).toEqual([
+        ...Array.from({ length: WORKER_RESTARTS_PER_WINDOW }, () => true),
+        false,
+      ]);
+      expect(own.liveWorkers.seal).toBe(0);
+      await expect(own.openSealed(shared(blob), keyFor, hash, nameKey)).rejects.toMatchObject({
+        code: "WorkerFailed",
+        message: expect.stringMatching(
+          new RegExp(
+            `no live seal worker \\(${WORKER_RESTARTS_PER_WINDOW} restarts within 3 s; the next when that window ends\\); last failure: .*exited with code`,
+          ),
+        ),
+      });
+      // Once the window has passed the pool starts the missing worker by itself.
+      const deadline = Date.now() + windowMs + 10_000;
+      while (own.liveWorkers.seal === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(own.liveWorkers.seal).toBe(1);
+      const opened = await own.openSealed(shared(blob), keyFor, hash, nameKey);
+      expect(sha(opened).equals(hash)).toBe(true);
+    } finally {
+      await own.close();
+    }
+  });
+
+  it("a dead hash worker fails its lane; the next lane gets a new hash worker and hashes correctly", async () => {
+    const exits: WorkerExit[] = [];
+    const own = new SealWorkerPool(1, { onWorkerExit: (e) => exits.push(e) });
+    try {
+      const data = pseudoRandomBytes(300_000, 9);
+      const plain = shared(data, 0);
+      const lost = own.openMd5();
+      expect(lost.role).toBe("hash");
+      await own.feedMd5(lost, plain.buffer as SharedArrayBuffer, 0, 1000);
+      const dead = workerOf(own, "hash");
+      const exited = new Promise((r) => dead.once("exit", r));
+      await dead.terminate();
+      await exited;
+      await expect(own.feedMd5(lost, plain.buffer as SharedArrayBuffer, 1000, 1000)).rejects.toMatchObject({
+        code: "WorkerFailed",
+      });
+      await expect(own.endMd5(lost, true)).rejects.toMatchObject({ code: "WorkerFailed" });
+      expect(exits).toEqual([expect.objectContaining({ role: "hash", replaced: false })]);
+
+      const lane = own.openMd5();
+      expect(lane.role).toBe("hash");
+      expect(own.liveWorkers).toEqual({ seal: 1, hash: 1 });
+      await own.feedMd5(lane, plain.buffer as SharedArrayBuffer, 0, 100_000);
+      await own.feedMd5(lane, plain.buffer as SharedArrayBuffer, 100_000, 200_000);
+      const digest = await own.endMd5(lane, true);
+      expect(digest.toString("hex")).toBe(createHash("md5").update(data).digest("hex"));
+    } finally {
+      await own.close();
+    }
   });
 });

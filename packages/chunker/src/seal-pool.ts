@@ -57,10 +57,31 @@ interface Slot {
  */
 export interface Md5Lane {
   readonly id: number;
-  /** Index of the worker holding the lane. */
-  readonly slot: number;
-  /** What that worker is: a hash worker, or a seal worker sharing its thread with the lane. */
+  /** What the worker holding it is: a hash worker, or a seal worker sharing its thread with the lane. */
   readonly role: "seal" | "hash";
+}
+
+/**
+ * Replacement workers a pool starts at most per `WORKER_RESTART_WINDOW_MS` after workers died (an
+ * uncaught exception, running out of memory, an external terminate). Beyond that the pool stops
+ * replacing them until the window has passed, then starts the missing seal workers again: a worker
+ * that dies on every start is a bug to report, not a loop to spin in, but a node must not stay
+ * unable to seal for good. Jobs meanwhile fail with WorkerFailed, naming the cause.
+ */
+export const WORKER_RESTARTS_PER_WINDOW = 5;
+export const WORKER_RESTART_WINDOW_MS = 60_000;
+
+/** A worker that stopped while the pool was open (`SealWorkerPoolOptions.onWorkerExit`). */
+export interface WorkerExit {
+  readonly role: "seal" | "hash";
+  readonly exitCode: number;
+  /** Why its jobs failed (the worker's error, or its exit). */
+  readonly error: ChunkerError;
+  /**
+   * A seal worker's replacement started (within the restart budget). A hash worker is replaced
+   * when the next MD5 lane opens, from the same budget; until then lanes share the seal workers.
+   */
+  readonly replaced: boolean;
 }
 
 /**
@@ -94,6 +115,10 @@ export interface SealWorkerPoolOptions {
    * holds the fewest. With 0, lanes share the seal workers.
    */
   readonly hashWorkers?: number;
+  /** Told when a worker stops while the pool is open (for logs and metrics). */
+  readonly onWorkerExit?: (exit: WorkerExit) => void;
+  /** The restart budget's window (default `WORKER_RESTART_WINDOW_MS`; tests shorten it). */
+  readonly restartWindowMs?: number;
 }
 
 /**
@@ -119,7 +144,19 @@ export class SealWorkerPool {
    * PUTs instead of staying flat.
    */
   readonly plainBuffers: BufferPool<SharedArrayBuffer>;
+  /** Live workers (a dead one leaves at its exit; lanes it held keep failing through `laneSlots`). */
   private readonly slots: Slot[] = [];
+  private readonly laneSlots = new WeakMap<Md5Lane, Slot>();
+  private readonly onWorkerExit: ((exit: WorkerExit) => void) | undefined;
+  /** Start times of replacement workers within the restart window. */
+  private restarts: number[] = [];
+  /** Hash workers started so far: the first `hashWorkers` are not restarts. */
+  private hashStarted = 0;
+  /** Why the last worker died: what jobs fail with when no live worker is left. */
+  private lastFailure: ChunkerError | null = null;
+  private readonly restartWindowMs: number;
+  /** Set while the budget is spent and seal workers are missing: starts them when the window ends. */
+  private restartTimer: ReturnType<typeof setTimeout> | undefined;
   private nextId = 1;
   private closed = false;
 
@@ -139,6 +176,8 @@ export class SealWorkerPool {
     }
     this.size = size;
     this.hashWorkers = hashWorkers;
+    this.onWorkerExit = opts.onWorkerExit;
+    this.restartWindowMs = opts.restartWindowMs ?? WORKER_RESTART_WINDOW_MS;
     this.plainBuffers = new BufferPool<SharedArrayBuffer>(2 * size + 10);
     for (let i = 0; i < size; i++) this.addSlot("seal");
   }
@@ -150,11 +189,69 @@ export class SealWorkerPool {
     worker.on("message", (msg: FromWorker) => this.onMessage(slot, msg));
     worker.on("error", (err) => this.fail(slot, ChunkerError.from(err)));
     worker.on("exit", (code) => {
-      if (!this.closed)
-        this.fail(slot, new ChunkerError("WorkerFailed", `${role} worker exited with code ${code}`));
+      if (this.closed) return;
+      this.fail(slot, new ChunkerError("WorkerFailed", `${role} worker exited with code ${code}`));
+      this.retire(slot, code);
     });
     this.slots.push(slot);
     return slot;
+  }
+
+  /**
+   * A worker died while the pool was open: its jobs have failed (WorkerFailed); it leaves the pool
+   * and a seal worker is replaced at once (a hash worker when the next lane opens), within the
+   * restart budget. Callers see one failed request, not a node that can no longer seal.
+   */
+  private retire(slot: Slot, exitCode: number): void {
+    const i = this.slots.indexOf(slot);
+    if (i >= 0) this.slots.splice(i, 1);
+    const error =
+      slot.failed ?? new ChunkerError("WorkerFailed", `${slot.role} worker exited with code ${exitCode}`);
+    this.lastFailure = error;
+    let replaced = false;
+    if (slot.role === "seal") replaced = this.restoreSealWorkers() > 0;
+    this.onWorkerExit?.({ role: slot.role, exitCode, error, replaced });
+  }
+
+  /**
+   * Starts the missing seal workers the budget allows; when it runs out with workers still
+   * missing, tries again once the oldest restart leaves the window. Returns how many started.
+   */
+  private restoreSealWorkers(): number {
+    let started = 0;
+    while (this.liveWorkers.seal < this.size && this.mayRestart()) {
+      this.addSlot("seal");
+      started++;
+    }
+    if (this.liveWorkers.seal < this.size && this.restartTimer === undefined && !this.closed) {
+      const waitMs = Math.max(1, (this.restarts[0] ?? Date.now()) + this.restartWindowMs - Date.now());
+      this.restartTimer = setTimeout(() => {
+        this.restartTimer = undefined;
+        if (!this.closed) this.restoreSealWorkers();
+      }, waitMs);
+      this.restartTimer.unref();
+    }
+    return started;
+  }
+
+  /** Takes one restart from the budget if there is one left in the window. */
+  private mayRestart(): boolean {
+    const now = Date.now();
+    this.restarts = this.restarts.filter((t) => now - t < this.restartWindowMs);
+    if (this.restarts.length >= WORKER_RESTARTS_PER_WINDOW) return false;
+    this.restarts.push(now);
+    return true;
+  }
+
+  /** What a job fails with when no live worker can take it. */
+  private noWorker(): ChunkerError {
+    const cause = this.lastFailure ?? this.slots.find((s) => s.failed !== null)?.failed ?? null;
+    if (cause === null) return new ChunkerError("WorkerFailed", "no seal worker");
+    const why =
+      this.restartTimer !== undefined
+        ? `${WORKER_RESTARTS_PER_WINDOW} restarts within ${this.restartWindowMs / 1000} s; the next when that window ends`
+        : "its replacement is starting";
+    return new ChunkerError("WorkerFailed", `no live seal worker (${why}); last failure: ${cause.message}`);
   }
 
   /**
@@ -167,8 +264,7 @@ export class SealWorkerPool {
   run(job: JobInput, decide?: Decide): Promise<DoneMessage> {
     if (this.closed) return Promise.reject(new ChunkerError("WorkerFailed", "seal pool is closed"));
     const slot = this.pick();
-    if (slot === undefined)
-      return Promise.reject(this.slots[0]?.failed ?? new ChunkerError("WorkerFailed", "no seal worker"));
+    if (slot === undefined) return Promise.reject(this.noWorker());
     // Exact-size copies, wiped once posted: a key that is a view of a pooled 8 KiB slab would clone
     // the whole slab (other keys, request bytes) into the worker.
     const keys = {
@@ -196,7 +292,15 @@ export class SealWorkerPool {
     const live = this.slots.filter((s) => s.failed === null);
     let slot = live.find((s) => s.role === "hash" && s.lanes === 0);
     const hashSlots = this.slots.filter((s) => s.role === "hash").length;
-    if (slot === undefined && hashSlots < this.hashWorkers) slot = this.addSlot("hash");
+    // A hash worker that died is replaced here, on demand, from the same budget as seal workers.
+    if (
+      slot === undefined &&
+      hashSlots < this.hashWorkers &&
+      (this.hashStarted < this.hashWorkers || this.mayRestart())
+    ) {
+      this.hashStarted++;
+      slot = this.addSlot("hash");
+    }
     if (slot === undefined) {
       for (const s of live) {
         if (
@@ -207,8 +311,9 @@ export class SealWorkerPool {
           slot = s;
       }
     }
-    if (slot === undefined) throw this.slots[0]?.failed ?? new ChunkerError("WorkerFailed", "no seal worker");
-    const lane: Md5Lane = { id: this.nextId++, slot: this.slots.indexOf(slot), role: slot.role };
+    if (slot === undefined) throw this.noWorker();
+    const lane: Md5Lane = { id: this.nextId++, role: slot.role };
+    this.laneSlots.set(lane, slot);
     slot.lanes++;
     slot.worker.postMessage({ kind: "md5-open", lane: lane.id });
     return lane;
@@ -216,7 +321,7 @@ export class SealWorkerPool {
 
   /** Hashes `plain[offset, offset + length)` into the lane, after everything fed before; resolves once read. */
   feedMd5(lane: Md5Lane, plain: SharedArrayBuffer, offset: number, length: number): Promise<void> {
-    const slot = this.slots[lane.slot]!;
+    const slot = this.laneSlot(lane);
     if (this.closed) return Promise.reject(new ChunkerError("WorkerFailed", "seal pool is closed"));
     if (slot.failed) return Promise.reject(slot.failed);
     const msg = { kind: "md5-feed" as const, id: this.nextId++, lane: lane.id, plain, offset, length };
@@ -230,7 +335,7 @@ export class SealWorkerPool {
   endMd5(lane: Md5Lane, digest: true): Promise<Buffer>;
   endMd5(lane: Md5Lane, digest: false): void;
   endMd5(lane: Md5Lane, digest: boolean): Promise<Buffer> | undefined {
-    const slot = this.slots[lane.slot]!;
+    const slot = this.laneSlot(lane);
     slot.lanes = Math.max(0, slot.lanes - 1);
     if (!digest) {
       if (!this.closed && slot.failed === null)
@@ -243,6 +348,21 @@ export class SealWorkerPool {
     return (this.post(slot, msg) as Promise<Md5Message>).then((m) =>
       Buffer.from(m.digest.buffer, m.digest.byteOffset, m.digest.byteLength),
     );
+  }
+
+  private laneSlot(lane: Md5Lane): Slot {
+    const slot = this.laneSlots.get(lane);
+    if (slot === undefined)
+      throw new ChunkerError("InvalidOptions", `seal pool: MD5 lane ${lane.id} is not this pool's`);
+    return slot;
+  }
+
+  /** Live workers by role (a dead one is gone once it has exited; its replacement counts). */
+  get liveWorkers(): { readonly seal: number; readonly hash: number } {
+    let seal = 0;
+    let hash = 0;
+    for (const s of this.slots) if (s.failed === null) s.role === "seal" ? seal++ : hash++;
+    return { seal, hash };
   }
 
   /** Jobs posted and not yet settled, over all workers (open jobs included). */
@@ -303,8 +423,7 @@ export class SealWorkerPool {
     }
     if (this.closed) return Promise.reject(new ChunkerError("WorkerFailed", "seal pool is closed"));
     const slot = this.pick();
-    if (slot === undefined)
-      return Promise.reject(this.slots[0]?.failed ?? new ChunkerError("WorkerFailed", "no seal worker"));
+    if (slot === undefined) return Promise.reject(this.noWorker());
     const msg: OpenMessage = {
       kind: "open",
       id: this.nextId++,
@@ -349,6 +468,7 @@ export class SealWorkerPool {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.restartTimer !== undefined) clearTimeout(this.restartTimer);
     for (const slot of this.slots) this.fail(slot, new ChunkerError("WorkerFailed", "seal pool closed"));
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
   }

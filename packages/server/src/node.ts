@@ -23,7 +23,7 @@ import { registerGcActions } from "./gc/admin.js";
 import { registerGcMetrics } from "./gc/metrics.js";
 import { GcScheduler } from "./gc/scheduler.js";
 import { instrumentCommitter, NodeMetrics } from "./metrics/metrics.js";
-import { splitHostPort, startOpsServer } from "./ops-http.js";
+import { nodeReadiness, splitHostPort, startOpsServer } from "./ops-http.js";
 import { EngineObjectService } from "./s3/object-service.js";
 import { registerSnapshotActions } from "./snapshot/admin.js";
 import { ensureNodeSigningKey } from "./snapshot/node-key.js";
@@ -80,12 +80,16 @@ export async function startNode(opts: NodeOptions): Promise<RunningNode> {
 
   const opsAddr = splitHostPort(settings.ops.listenAddr);
   const ops = await startOpsServer(opsAddr.host, opsAddr.port, {
-    readiness: (o) => (phase !== "serving" ? phase : (cluster?.readiness(o) ?? null)),
+    readiness: (o) => {
+      const c = cluster;
+      return nodeReadiness(phase, engine?.workers()?.seal ?? null, c && ((r) => c.readiness(r)), o);
+    },
     metrics: () => metrics.render(),
     metricsToken: () => metricsToken,
     status: () => {
       const uptimeMs = Date.now() - started;
-      if (cluster !== undefined) return { ...cluster.status(), phase, uptimeMs };
+      const workers = engine?.workers() ?? null;
+      if (cluster !== undefined) return { ...cluster.status(), phase, uptimeMs, workers };
       if (engine === undefined) return { nodeId: settings.raft.nodeId, pid: process.pid, phase, uptimeMs };
       const meta = engine.manifest.raftMeta();
       return {
@@ -99,6 +103,7 @@ export async function startNode(opts: NodeOptions): Promise<RunningNode> {
         members: [{ id: settings.raft.nodeId, addr: settings.raft.grpcAddr, role: "voter" }],
         phase,
         uptimeMs,
+        workers,
       };
     },
   });
@@ -121,6 +126,13 @@ export async function startNode(opts: NodeOptions): Promise<RunningNode> {
       onStorageEvent: (e) => {
         metrics.onStorageEvent(e);
         logger.warn({ storage: { type: e.type, provider: e.provider } }, "storage event");
+      },
+      onWorkerExit: (e) => {
+        metrics.workerExits.inc({ role: e.role, replaced: String(e.replaced) });
+        logger.error(
+          { worker: { role: e.role, exitCode: e.exitCode, replaced: e.replaced }, err: e.error },
+          "worker thread died; its requests failed",
+        );
       },
       ...(clustered
         ? {

@@ -1,5 +1,11 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { type OpsHandlers, type RunningOps, startOpsServer, tokenMatches } from "./ops-http.js";
+import {
+  nodeReadiness,
+  type OpsHandlers,
+  type RunningOps,
+  startOpsServer,
+  tokenMatches,
+} from "./ops-http.js";
 
 let ops: RunningOps | undefined;
 afterEach(async () => {
@@ -15,6 +21,28 @@ async function start(h: Partial<OpsHandlers>): Promise<string> {
   });
   return `http://127.0.0.1:${ops.port}`;
 }
+
+describe("nodeReadiness", () => {
+  const strict = { requireLeader: true };
+  it("phase first, then live seal workers, then the cluster's checks", () => {
+    const cluster = () => "no leader known";
+    expect(nodeReadiness("starting", 0, cluster, strict)).toBe("starting");
+    expect(nodeReadiness("stopping", 1, undefined, strict)).toBe("stopping");
+    expect(nodeReadiness("serving", 0, cluster, strict)).toMatch(/no live seal worker/);
+    expect(nodeReadiness("serving", 0, undefined, strict)).toMatch(/no live seal worker/);
+    expect(nodeReadiness("serving", 1, cluster, strict)).toBe("no leader known");
+    // No pool (workers = 0: sealing on the main thread) is not a failure.
+    expect(nodeReadiness("serving", null, undefined, strict)).toBeNull();
+    expect(nodeReadiness("serving", 2, undefined, strict)).toBeNull();
+    const seen: boolean[] = [];
+    const record = (o: { requireLeader: boolean }) => {
+      seen.push(o.requireLeader);
+      return null;
+    };
+    expect(nodeReadiness("serving", 1, record, { requireLeader: false })).toBeNull();
+    expect(seen).toEqual([false]);
+  });
+});
 
 describe("ops port", () => {
   it("/readyz?noleader asks readiness without the leader requirement", async () => {

@@ -26,6 +26,22 @@ export interface OpsHandlers {
   metricsToken?(): string | undefined | null;
 }
 
+/**
+ * `enigma serve`'s readiness: the process phase first, then its seal workers (a node whose seal
+ * workers all died, and are not back yet, would fail every PUT), then the cluster's own checks.
+ * Null when ready, else the reason.
+ */
+export function nodeReadiness(
+  phase: "starting" | "serving" | "stopping",
+  sealWorkersAlive: number | null,
+  cluster: ((o: ReadinessOptions) => string | null) | undefined,
+  opts: ReadinessOptions,
+): string | null {
+  if (phase !== "serving") return phase;
+  if (sealWorkersAlive === 0) return "no live seal worker (restarting; see the error log)";
+  return cluster?.(opts) ?? null;
+}
+
 export interface RunningOps {
   readonly port: number;
   close(): Promise<void>;

@@ -6,7 +6,7 @@
  */
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import { SealWorkerPool } from "@enigma/chunker";
+import { SealWorkerPool, type WorkerExit } from "@enigma/chunker";
 import {
   decryptCredential,
   isEncryptedCredential,
@@ -48,6 +48,8 @@ export interface Engine {
   readonly distributor: Distributor;
   readonly writer: ChunkWriter;
   readonly reader: ChunkReader;
+  /** Seal/hash worker threads alive and configured (null: the node seals on the main thread). */
+  workers(): { readonly seal: number; readonly hash: number; readonly configured: number } | null;
   close(): Promise<void>;
 }
 
@@ -72,6 +74,8 @@ export interface OpenEngineOptions {
   readonly keyringTimer?: ManifestKeyringOptions["setTimer"];
   /** Called when a read fell back to another replica or a backend misbehaved. */
   readonly onStorageEvent?: (event: DistributorEvent) => void;
+  /** Called when a seal or hash worker thread died (the pool replaces it, within its budget). */
+  readonly onWorkerExit?: (exit: WorkerExit) => void;
 }
 
 export async function openEngine(settings: EnigmaSettings, opts: OpenEngineOptions = {}): Promise<Engine> {
@@ -114,7 +118,10 @@ export async function openEngine(settings: EnigmaSettings, opts: OpenEngineOptio
       replicationFactor: settings.replicationFactor,
       ...(opts.onStorageEvent ? { onEvent: opts.onStorageEvent } : {}),
     });
-    const pool = settings.workers > 0 ? new SealWorkerPool(settings.workers) : undefined;
+    const pool =
+      settings.workers > 0
+        ? new SealWorkerPool(settings.workers, opts.onWorkerExit ? { onWorkerExit: opts.onWorkerExit } : {})
+        : undefined;
     const writer = new ChunkWriter(manifest, distributor, keyring, settings, pool);
     const reader = new KeySyncingChunkReader(distributor, keyring, pool, settings.downloadConcurrency);
     const opened = manifest;
@@ -130,6 +137,7 @@ export async function openEngine(settings: EnigmaSettings, opts: OpenEngineOptio
       distributor,
       writer,
       reader,
+      workers: () => (pool === undefined ? null : { ...pool.liveWorkers, configured: pool.size }),
       async close() {
         if (committer instanceof RemoteCommitter) committer.close();
         await pool?.close();

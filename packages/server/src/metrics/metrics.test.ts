@@ -30,7 +30,7 @@ describe("NodeMetrics", () => {
     m.onChunksWritten({ uploadedChunks: 3, uploadedBytes: 999, dedupedChunks: 2 });
     m.onStorageEvent({
       type: "read-fallback",
-      nameTagHex: "00",
+      chunkName: "00",
       provider: "minio-a",
       reason: "error",
     });

@@ -83,6 +83,12 @@ export class NodeMetrics {
     labelNames: ["provider", "event"] as const,
     registers: [this.registry],
   });
+  readonly workerExits = new Counter({
+    name: "enigma_worker_exits_total",
+    help: "Seal and hash worker threads that died while the node ran, by role and whether a replacement started.",
+    labelNames: ["role", "replaced"] as const,
+    registers: [this.registry],
+  });
   readonly leaderChanges = new Counter({
     name: "enigma_raft_leader_changes_total",
     help: "Times this node saw the cluster leader change (including to 'none').",
