@@ -17,7 +17,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CLI_BIN, runEnigma, spawnEnigma } from "../support/cli.js";
+import { CLI_BIN, runEnigma, runEnigmaOk, spawnEnigma } from "../support/cli.js";
 import { makeTree, snapshotTree } from "../support/tree.js";
 
 const PASS = "correct horse battery staple";
@@ -28,11 +28,8 @@ const env = { ENIGMA_CONFIG_DIR: configDir, ENIGMA_PASSPHRASE: PASS };
 const enigma = (args: string[], extra: Parameters<typeof runEnigma>[1] = {}) =>
   runEnigma(args, { ...extra, env: { ...env, ...extra.env } });
 
-async function ok(args: string[], extra: Parameters<typeof runEnigma>[1] = {}) {
-  const r = await enigma(args, extra);
-  if (r.code !== 0) throw new Error(`enigma ${args.join(" ")} exited ${r.code}: ${r.stderr}`);
-  return r;
-}
+const ok = (args: string[], extra: Parameters<typeof runEnigma>[1] = {}) =>
+  runEnigmaOk(args, { ...extra, env: { ...env, ...extra.env } });
 
 const json = <T>(r: { stdout: Buffer }) => JSON.parse(r.stdout.toString()) as T;
 

@@ -51,3 +51,10 @@ export function runEnigma(args: readonly string[], opts: RunOptions = {}): Promi
     child.on("close", (code, signal) => resolve({ code, signal, stdout: Buffer.concat(out), stderr: err }));
   });
 }
+
+/** `runEnigma`, throwing (with the command, its exit code and stderr) unless it exited 0. */
+export async function runEnigmaOk(args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+  const r = await runEnigma(args, opts);
+  if (r.code !== 0) throw new Error(`enigma ${args.join(" ")} exited ${r.code}: ${r.stderr}`);
+  return r;
+}

@@ -110,7 +110,11 @@ program
 program
   .command("verify <id-or-name>")
   .description("re-read every chunk and check the backup's integrity chain")
-  .action(run((ctx, id: string) => verifyCommand(ctx, id)));
+  .option(
+    "--replicas",
+    "also read each chunk from every location it is stored on, reporting lost or corrupt replicas",
+  )
+  .action(run((ctx, id: string, flags: { replicas?: boolean }) => verifyCommand(ctx, id, flags)));
 
 program
   .command("list")

@@ -2,6 +2,11 @@
  * `enigma verify ID`: re-reads every chunk (name tag, AES-GCM authentication, SHA-256 of the
  * plaintext) and recomputes the integrity chain in backup order, so a deleted, reordered or
  * substituted chunk — in a backend or in the manifest — is detected.
+ *
+ * A read falls back to another replica when one is missing or corrupt, so by default a backup
+ * with a lost replica still verifies (its data is intact). `--replicas` reads every distinct chunk
+ * from each of its recorded locations separately, and reports each replica that is missing or
+ * fails authentication: the redundancy check.
  */
 import { createHash } from "node:crypto";
 import type { ChunkRef } from "@enigma/manifest";
@@ -19,6 +24,8 @@ export interface VerifyReport {
   readonly chunksChecked: number;
   readonly bytesChecked: number;
   readonly chainOk: boolean;
+  /** Replicas read one by one (`--replicas`; 0 without). */
+  readonly replicasChecked: number;
   readonly problems: readonly string[];
   readonly problemCount: number;
   readonly seconds: number;
@@ -28,6 +35,7 @@ export async function verifyBackup(
   engine: Engine,
   idOrName: string,
   hooks: { onBytes?: (n: number) => void; onTotal?: (n: number) => void } = {},
+  opts: { readonly replicas?: boolean } = {},
 ): Promise<VerifyReport> {
   const started = performance.now();
   const backup = resolveBackup(engine.manifest, idOrName, { allowIncomplete: true });
@@ -48,13 +56,36 @@ export async function verifyBackup(
   const problems: string[] = [];
   let problemCount = 0;
   let bytes = 0;
+  let replicasChecked = 0;
   const problem = (msg: string) => {
     problemCount++;
     if (problems.length < MAX_REPORTED_PROBLEMS) problems.push(msg);
   };
+  /** Chunks whose replicas were checked (a chunk repeated in the backup is checked once). */
+  const replicaChecked = new Set<string>();
+  /** Reads every replica of `ref` on its own; returns one that passed (null: none did). */
+  const readReplicas = async (where: string, ref: ChunkRef): Promise<Buffer | null> => {
+    let good: Buffer | null = null;
+    for (const location of ref.locations) {
+      replicasChecked++;
+      try {
+        const plain = await engine.reader.readChunk({ ...ref, locations: [location] });
+        good ??= plain;
+      } catch (err) {
+        problem(`${where} (${ref.hash.slice(0, 16)}): replica on ${location}: ${(err as Error).message}`);
+      }
+    }
+    return good;
+  };
   for (const { where, ref } of ordered) {
     try {
-      const plain = await engine.reader.readChunk(ref);
+      let plain: Buffer | null = null;
+      if (opts.replicas && !replicaChecked.has(ref.hash)) {
+        replicaChecked.add(ref.hash);
+        plain = await readReplicas(where, ref);
+        if (plain === null) throw new Error("no replica passed");
+      }
+      plain ??= await engine.reader.readChunk(ref);
       const sha3 = createHash("sha3-256").update(plain).digest();
       chain.push(Buffer.from(ref.hash, "hex"), sha3);
       bytes += plain.length;
@@ -77,6 +108,7 @@ export async function verifyBackup(
     chunksChecked: ordered.length,
     bytesChecked: bytes,
     chainOk,
+    replicasChecked,
     problems,
     problemCount,
     seconds: (performance.now() - started) / 1000,
