@@ -31,7 +31,7 @@ import {
   snapshotRestoreCommand,
   snapshotVerifyCommand,
 } from "./commands/snapshot.js";
-import { verifyCommand } from "./commands/verify.js";
+import { type VerifyFlags, verifyCommand } from "./commands/verify.js";
 import { type Context, createContext, type GlobalOptions } from "./context.js";
 import { toExit } from "./errors.js";
 import { ExitCode } from "./exit-codes.js";
@@ -108,13 +108,17 @@ program
   );
 
 program
-  .command("verify <id-or-name>")
-  .description("re-read every chunk and check the backup's integrity chain")
+  .command("verify [id-or-name]")
+  .description(
+    "re-read every chunk and check the backup's integrity chain, or (--bucket) every object's chunks, size and MD5 ETag",
+  )
+  .option("--bucket <name>", "verify the S3 objects of this bucket instead of a backup")
+  .option("--prefix <prefix>", "with --bucket: only objects whose key starts with this")
   .option(
     "--replicas",
     "also read each chunk from every location it is stored on, reporting lost or corrupt replicas",
   )
-  .action(run((ctx, id: string, flags: { replicas?: boolean }) => verifyCommand(ctx, id, flags)));
+  .action(run((ctx, id: string | undefined, flags: VerifyFlags) => verifyCommand(ctx, id, flags)));
 
 program
   .command("list")

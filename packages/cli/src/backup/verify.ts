@@ -12,10 +12,8 @@ import { createHash } from "node:crypto";
 import type { ChunkRef } from "@enigma/manifest";
 import type { Engine } from "@enigma/server";
 import { IntegrityChain } from "./chain.js";
+import { ChunkChecker } from "./chunk-checker.js";
 import { resolveBackup } from "./resolve-backup.js";
-
-/** Problems listed in the report before the rest are only counted. */
-export const MAX_REPORTED_PROBLEMS = 100;
 
 export interface VerifyReport {
   readonly backupId: string;
@@ -53,44 +51,16 @@ export async function verifyBackup(
   }
   hooks.onTotal?.(ordered.reduce((n, o) => n + o.ref.size, 0));
   const chain = new IntegrityChain(engine.keyring.chainKey, backup.id);
-  const problems: string[] = [];
-  let problemCount = 0;
+  const check = new ChunkChecker(engine, opts);
   let bytes = 0;
-  let replicasChecked = 0;
-  const problem = (msg: string) => {
-    problemCount++;
-    if (problems.length < MAX_REPORTED_PROBLEMS) problems.push(msg);
-  };
-  /** Chunks whose replicas were checked (a chunk repeated in the backup is checked once). */
-  const replicaChecked = new Set<string>();
-  /** Reads every replica of `ref` on its own; returns one that passed (null: none did). */
-  const readReplicas = async (where: string, ref: ChunkRef): Promise<Buffer | null> => {
-    let good: Buffer | null = null;
-    for (const location of ref.locations) {
-      replicasChecked++;
-      try {
-        const plain = await engine.reader.readChunk({ ...ref, locations: [location] });
-        good ??= plain;
-      } catch (err) {
-        problem(`${where} (${ref.hash.slice(0, 16)}): replica on ${location}: ${(err as Error).message}`);
-      }
-    }
-    return good;
-  };
   for (const { where, ref } of ordered) {
     try {
-      let plain: Buffer | null = null;
-      if (opts.replicas && !replicaChecked.has(ref.hash)) {
-        replicaChecked.add(ref.hash);
-        plain = await readReplicas(where, ref);
-        if (plain === null) throw new Error("no replica passed");
-      }
-      plain ??= await engine.reader.readChunk(ref);
+      const plain = await check.read(where, ref);
       const sha3 = createHash("sha3-256").update(plain).digest();
       chain.push(Buffer.from(ref.hash, "hex"), sha3);
       bytes += plain.length;
     } catch (err) {
-      problem(`${where} (${ref.hash.slice(0, 16)}): ${(err as Error).message}`);
+      check.problem(where, ref, (err as Error).message);
       // The chain cannot be recomputed without this chunk's content; it is reported as broken.
       chain.push(Buffer.from(ref.hash, "hex"), Buffer.alloc(32));
     }
@@ -99,18 +69,18 @@ export async function verifyBackup(
   const stored = backup.chainHex;
   const chainOk =
     backup.state === "complete" && stored !== null && stored !== undefined && stored === chain.hex;
-  if (backup.state !== "complete") problem(`backup is ${backup.state}, not complete`);
-  else if (!chainOk) problem("integrity chain mismatch: chunks were removed, reordered or substituted");
+  if (backup.state !== "complete") check.report(`backup is ${backup.state}, not complete`);
+  else if (!chainOk) check.report("integrity chain mismatch: chunks were removed, reordered or substituted");
   return {
     backupId: backup.id,
     name: backup.name,
-    ok: problemCount === 0,
+    ok: check.problemCount === 0,
     chunksChecked: ordered.length,
     bytesChecked: bytes,
     chainOk,
-    replicasChecked,
-    problems,
-    problemCount,
+    replicasChecked: check.replicasChecked,
+    problems: check.problems,
+    problemCount: check.problemCount,
     seconds: (performance.now() - started) / 1000,
   };
 }
