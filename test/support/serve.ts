@@ -55,6 +55,8 @@ export interface ServeOptions extends TestEngineOptions {
   /** Extra environment for the process. */
   readonly env?: Readonly<Record<string, string>>;
   readonly logLevel?: string;
+  /** `dir` already holds a keystore and enigma.toml (a restart): leave them as they are. */
+  readonly prepared?: boolean;
 }
 
 /** Attempts when the process loses the race for a port picked for it (EADDRINUSE). */
@@ -66,7 +68,7 @@ export async function startServe(opts: ServeOptions = {}): Promise<ServeProcess>
   const ownDir = opts.dir === undefined;
   const dataDir = opts.dir ?? mkdtempSync(join(tmpdir(), "enigma-serve-"));
   try {
-    await prepareDataDir(dataDir, opts);
+    if (!opts.prepared) await prepareDataDir(dataDir, opts);
     for (let attempt = 1; ; attempt++) {
       try {
         return await launch(dataDir, ownDir, opts);

@@ -27,6 +27,7 @@ export type S3ErrorCode =
   | "InvalidPartOrder"
   | "InvalidRange"
   | "InvalidRequest"
+  | "InsufficientStorage"
   | "InvalidURI"
   | "KeyTooLongError"
   | "MalformedTrailerError"
@@ -91,6 +92,12 @@ export const S3_ERRORS = {
   IncompleteBody: {
     status: 400,
     message: "You did not provide the number of bytes specified by the Content-Length HTTP header.",
+  },
+  // Not an AWS code (S3 never fills up); 507 as WebDAV and MinIO use it. Not retried by SDKs.
+  InsufficientStorage: {
+    status: 507,
+    message:
+      "The node's storage is at its free-space reserve. Delete objects and run garbage collection, or add capacity.",
   },
   InternalError: { status: 500, message: "We encountered an internal error. Please try again." },
   InvalidAccessKeyId: {

@@ -341,7 +341,9 @@ export type ServiceErrorCode =
   | "PreconditionFailed"
   | "ConditionalRequestConflict"
   | "Unavailable"
-  | "SlowDown";
+  | "SlowDown"
+  /** The node's storage (a local provider, or its log and manifest) is full. */
+  | "InsufficientStorage";
 
 /** The one error type an ObjectService throws for expected outcomes. */
 export class ServiceError extends Error {

@@ -38,7 +38,11 @@ async function construct(
 ): Promise<StorageBackend> {
   switch (cfg.type) {
     case "Local":
-      return new LocalBackend({ name: cfg.name, root: cfg.bucket });
+      return new LocalBackend({
+        name: cfg.name,
+        root: cfg.bucket,
+        ...(cfg.minFreeBytes !== undefined ? { minFreeBytes: cfg.minFreeBytes } : {}),
+      });
     case "S3":
     case "S3Compatible": {
       const { S3Backend } = await import("./backends/s3.js");

@@ -9,6 +9,14 @@ export {
   StorageError,
   UPLOAD_NONCE_HEX_CHARS,
 } from "./backend.js";
+export {
+  DEFAULT_MIN_FREE_FRACTION,
+  DEFAULT_MIN_FREE_MAX_BYTES,
+  FreeSpaceGuard,
+  type FsSpace,
+  type StatFs,
+  statFs,
+} from "./backends/free-space.js";
 export { LocalBackend, type LocalBackendOptions } from "./backends/local.js";
 export { MemoryBackend, type MemoryBackendOptions } from "./backends/memory.js";
 export { type CreateBackendOptions, createBackend, retryPolicyFor } from "./create-backend.js";

@@ -37,6 +37,12 @@ describe("providerConfigProblems", () => {
     expect(
       providerConfigProblems({ name: "l", type: "Local", bucket: "d", endpointUrl: "http://x" }, {}),
     ).toEqual(['providers["l"]: endpoint_url does not apply to type Local']);
+    expect(providerConfigProblems({ name: "l", type: "Local", bucket: "d", minFreeBytes: 1024 }, {})).toEqual(
+      [],
+    );
+    expect(providerConfigProblems({ name: "s", type: "Gcs", bucket: "b", minFreeBytes: 1024 }, {})).toEqual([
+      'providers["s"]: min_free_space does not apply to type Gcs',
+    ]);
     expect(providerConfigProblems({ name: "x", type: "Ftp" as never, bucket: "d" }, {})[0]).toMatch(
       /type must be one of Local, S3/,
     );

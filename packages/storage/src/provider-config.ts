@@ -39,6 +39,8 @@ export interface ProviderConfig {
   readonly listPageSize?: number;
   /** Overrides of the retry/timeout policy for this provider. */
   readonly retry?: Partial<RetryPolicy>;
+  /** Local: free space a chunk write must leave on the directory's filesystem (0 = none). */
+  readonly minFreeBytes?: number;
 }
 
 export interface ProviderFieldDoc {
@@ -87,6 +89,10 @@ export const providerFieldDocs: Readonly<Record<keyof ProviderConfig, ProviderFi
     doc: "multipart part size (S3 minimum 5 MiB)",
   },
   listPageSize: { toml: "list_page_size", doc: "objects per list request" },
+  minFreeBytes: {
+    toml: "min_free_space",
+    doc: "Local: refuse chunk writes that would leave less free space than this on the directory's filesystem, keeping room for the Raft log and manifest (default 1 % of the filesystem, at most 1 GiB; 0 = off)",
+  },
   retry: {
     toml: "retry",
     doc: "max_attempts, base_delay_ms, max_delay_ms, request_timeout_ms, transfer_timeout_ms",
@@ -116,7 +122,7 @@ export const providerTypeInfo: Readonly<Record<ProviderType, ProviderTypeInfo>> 
   Local: {
     description: "a directory on this node (bucket = the directory)",
     required: ["name", "type", "bucket"],
-    accepted: [...COMMON],
+    accepted: [...COMMON, "minFreeBytes"],
     credentials: "none",
   },
   S3: {

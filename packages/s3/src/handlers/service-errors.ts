@@ -18,6 +18,7 @@ const SERVICE_TO_S3 = {
   ConditionalRequestConflict: "ConditionalRequestConflict",
   Unavailable: "ServiceUnavailable",
   SlowDown: "SlowDown",
+  InsufficientStorage: "InsufficientStorage",
 } as const satisfies Record<ServiceErrorCode, S3ErrorCode>;
 
 /**

@@ -62,6 +62,7 @@ replication_factor = 2
 name = "a"
 type = "Local"
 bucket = "store-a"
+min_free_space = "2GiB"
 [[providers]]
 name = "b"
 type = "S3Compatible"
@@ -79,6 +80,7 @@ peers = ["1=127.0.0.1:9000", "2=127.0.0.1:9001"]
     expect(s.replicationFactor).toBe(2);
     expect(s.providers.map((p) => p.name)).toEqual(["a", "b"]);
     expect(s.providers[0]?.bucket).toBe(join(dir, "store-a"));
+    expect(s.providers[0]?.min_free_space).toBe(2 * 1024 ** 3);
     expect(s.raft.peers).toEqual([
       { id: 1, addr: "127.0.0.1:9000" },
       { id: 2, addr: "127.0.0.1:9001" },

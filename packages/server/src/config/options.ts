@@ -27,7 +27,7 @@ export interface OptionSpec {
   readonly envKind: "string" | "number" | "boolean" | "list";
 }
 
-const sizeBytes = z.union([z.number(), z.string()]).transform((v, ctx) => {
+export const sizeBytes = z.union([z.number(), z.string()]).transform((v, ctx) => {
   const n = parseSizeBytes(v);
   if (n === undefined) {
     ctx.addIssue({ code: "custom", message: `not a size: ${JSON.stringify(v)} (use bytes or e.g. "4MiB")` });

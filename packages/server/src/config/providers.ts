@@ -1,5 +1,6 @@
 /** `[[providers]]` entries: the TOML shape of the original config, validated with precise messages. */
 import { z } from "zod";
+import { sizeBytes } from "./options.js";
 
 export const PROVIDER_TYPES = ["Local", "S3", "S3Compatible", "Azure", "Gcs"] as const;
 export type ProviderType = (typeof PROVIDER_TYPES)[number];
@@ -21,6 +22,7 @@ export const providerSchema = z
     key_file: z.string().min(1).optional(),
     api_endpoint: z.url().optional(),
     project_id: z.string().min(1).optional(),
+    min_free_space: sizeBytes.optional(),
   })
   .strict();
 

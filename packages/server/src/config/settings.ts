@@ -184,6 +184,7 @@ export function renderDefaultConfig(): string {
     '# name = "local"',
     '# type = "Local"            # Local | S3 | S3Compatible | Azure | Gcs',
     '# bucket = "chunks"          # a directory for Local, a container for Azure',
+    '# min_free_space = "1GiB"    # Local: free space chunk writes leave (default 1 % of the disk, at most 1 GiB)',
     "",
   );
   return lines.join("\n");

@@ -29,6 +29,7 @@ export function toProviderConfig(
     ...(p.key_file !== undefined ? { keyFile: p.key_file } : {}),
     ...(p.api_endpoint !== undefined ? { apiEndpoint: p.api_endpoint } : {}),
     ...(p.project_id !== undefined ? { projectId: p.project_id } : {}),
+    ...(p.min_free_space !== undefined ? { minFreeBytes: p.min_free_space } : {}),
   };
 }
 

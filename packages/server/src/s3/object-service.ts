@@ -380,6 +380,9 @@ export class EngineObjectService implements ObjectService {
     try {
       res = await this.#engine.committer.propose(command);
     } catch (err) {
+      // A full disk under the Raft log or the manifest: say so (507), not "try again later".
+      if (isDiskFull(err))
+        throw new ServiceError("InsufficientStorage", "the metadata commit hit a full disk", { cause: err });
       throw new ServiceError("Unavailable", "the metadata commit did not complete", { cause: err });
     }
     if (!res.ok) throw refusal(res);
@@ -537,8 +540,21 @@ function toUploadInfo(u: {
   };
 }
 
+/** Error codes that mean a full disk: errno (fs), SQLite (manifest), StorageError (backends). */
+const DISK_FULL_CODES = new Set(["ENOSPC", "EDQUOT", "SQLITE_FULL", "NoSpace"]);
+
+/** Whether `err`, its causes or its aggregated errors say the disk is full (depth-bounded). */
+export function isDiskFull(err: unknown, depth = 0): boolean {
+  if (depth > 8 || typeof err !== "object" || err === null) return false;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === "string" && DISK_FULL_CODES.has(code)) return true;
+  if (err instanceof AggregateError && err.errors.some((e) => isDiskFull(e, depth + 1))) return true;
+  return isDiskFull((err as { cause?: unknown }).cause, depth + 1);
+}
+
 function mapStorageError(err: unknown): unknown {
   if (err instanceof StorageError) {
+    if (err.code === "NoSpace") return new ServiceError("InsufficientStorage", err.message, { cause: err });
     if (err.code === "Throttled") return new ServiceError("SlowDown", err.message, { cause: err });
     if (err.code === "Unavailable" || err.code === "Timeout") {
       return new ServiceError("Unavailable", err.message, { cause: err });

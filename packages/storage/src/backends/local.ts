@@ -5,6 +5,7 @@ import * as path from "node:path";
 import { type ListedObject, type OpOptions, type StorageBackend, StorageError } from "../backend.js";
 import { errnoCode } from "../errors.js";
 import { RESERVED_KEY_SEGMENT, validateListPrefix, validateObjectKey } from "../object-key.js";
+import { FreeSpaceGuard, type StatFs } from "./free-space.js";
 import { mapFsError } from "./local-errors.js";
 
 /**
@@ -20,6 +21,13 @@ export interface LocalBackendOptions {
   /** Root directory (`[[providers]] bucket` for type Local); created on first use. */
   readonly root: string;
   readonly io?: LocalIo;
+  /**
+   * Free space a put must leave on the root's filesystem (`min_free_space`); undefined = 1 % of
+   * the filesystem, at most 1 GiB; 0 = none. See FreeSpaceGuard.
+   */
+  readonly minFreeBytes?: number;
+  /** Test hook: the filesystem reading the reserve is checked against. */
+  readonly statFs?: StatFs;
 }
 
 const defaultIo: LocalIo = { open: (file, flags, mode) => fsp.open(file, flags, mode) };
@@ -31,6 +39,8 @@ const defaultIo: LocalIo = { open: (file, flags, mode) => fsp.open(file, flags, 
  * back only costs one failed rename (ENOENT), after which put creates it again.
  */
 const KNOWN_DIRS_MAX = 65_536;
+
+const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 
 /**
  * A directory tree as an object store. `put` writes a temp file under `<root>/.enigma-tmp/`,
@@ -44,11 +54,16 @@ export class LocalBackend implements StorageBackend {
   private readonly io: LocalIo;
   private tmpDirReady: Promise<void> | undefined;
   private readonly knownDirs = new Set<string>();
+  private readonly freeSpace: FreeSpaceGuard;
 
   constructor(opts: LocalBackendOptions) {
     this.name = opts.name;
     this.root = path.resolve(opts.root);
     this.io = opts.io ?? defaultIo;
+    this.freeSpace = new FreeSpaceGuard(this.root, {
+      ...(opts.minFreeBytes !== undefined ? { minFreeBytes: opts.minFreeBytes } : {}),
+      ...(opts.statFs !== undefined ? { statFs: opts.statFs } : {}),
+    });
   }
 
   private pathOf(key: string): string {
@@ -101,6 +116,14 @@ export class LocalBackend implements StorageBackend {
     try {
       opts?.signal?.throwIfAborted();
       await this.ensureTmpDir();
+      const short = await this.freeSpace.admit(data.length);
+      if (short !== null) {
+        throw new StorageError(
+          "NoSpace",
+          this.name,
+          `${what}: ${mib(short.availableBytes)} free on the filesystem of ${this.root}, and ${mib(data.length)} more would go below its ${mib(short.reserveBytes)} reserve (min_free_space)`,
+        );
+      }
       tmp = path.join(this.tmpDir, `${randomUUID()}.tmp`);
       handle = await this.io.open(tmp, "wx", 0o644);
       for (let off = 0; off < data.length; ) {
