@@ -34,6 +34,15 @@ export interface ClusterOptions {
   readonly logLevel?: string;
   /** Worker threads sealing chunks (0 keeps processes light). */
   readonly workers?: number;
+  /**
+   * Called for each node's data dir after it is created and before anything is written to it
+   * (full-disk tests mount a small tmpfs there), and again with `release` once the cluster is
+   * stopped, before the directories are removed.
+   */
+  readonly nodeDir?: {
+    prepare(id: number, dir: string): void;
+    release(id: number, dir: string): void;
+  };
 }
 
 export interface NodeStatus {
@@ -156,6 +165,8 @@ export class TestCluster {
   /** `${from}>${to}` → the proxy node `from` dials to reach `to`. */
   readonly proxies = new Map<string, TcpProxy>();
   readonly #o: Required<ClusterOptions>;
+  /** Nodes whose dirs `nodeDir.prepare` took (released in close()). */
+  readonly #prepared: number[] = [];
 
   private constructor(o: ClusterOptions) {
     this.#o = {
@@ -167,6 +178,7 @@ export class TestCluster {
       requestTimeoutMs: o.requestTimeoutMs ?? 3000,
       logLevel: o.logLevel ?? "warn",
       workers: o.workers ?? 0,
+      nodeDir: o.nodeDir ?? { prepare() {}, release() {} },
     };
     this.root = mkdtempSync(join(tmpdir(), "enigma-cluster-"));
     this.chunksDir = join(this.root, "chunks");
@@ -196,6 +208,8 @@ export class TestCluster {
     for (let id = 1; id <= this.#o.size; id++) {
       const dir = join(this.root, `n${id}`);
       mkdirSync(dir, { recursive: true });
+      this.#o.nodeDir.prepare(id, dir);
+      this.#prepared.push(id);
       copyFileSync(keystore, join(dir, "keystore.enigma"));
       writeFileSync(
         join(dir, "enigma.toml"),
@@ -359,6 +373,7 @@ export class TestCluster {
   async close(): Promise<void> {
     await Promise.all([...this.nodes.values()].map((n) => n.kill("SIGKILL")));
     for (const p of this.proxies.values()) await p.stop();
+    for (const id of this.#prepared) this.#o.nodeDir.release(id, join(this.root, `n${id}`));
     rmSync(this.root, { recursive: true, force: true });
   }
 }

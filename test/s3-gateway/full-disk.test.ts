@@ -10,9 +10,8 @@
  * - after a restart every acknowledged object is there, intact (`enigma verify --bucket`).
  * Mounting needs root (CAP_SYS_ADMIN); without it the file skips with the reason.
  */
-import { execFileSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { closeSync, mkdtempSync, openSync, rmSync, statfsSync, writeSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -29,26 +28,19 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runEnigma } from "../support/cli.js";
 import { TEST_PASSPHRASE } from "../support/engine.js";
 import { type ServeProcess, serveClient, startServe } from "../support/serve.js";
+import { availableBytes, fillToTheByte, mountTmpfs, unmountTmpfs } from "../support/tmpfs.js";
 
 const MiB = 1024 * 1024;
 const RESERVE = 12 * MiB;
 const OBJECT = 2 * MiB;
 const BUCKET = "full";
 
-function mountTmpfs(): { dir: string } | { skip: string } {
-  const dir = mkdtempSync(join(tmpdir(), "enigma-full-disk-"));
-  try {
-    execFileSync("mount", ["-t", "tmpfs", "-o", "size=64m,mode=0700", "tmpfs", dir], { stdio: "pipe" });
-    return { dir };
-  } catch (err) {
-    rmSync(dir, { recursive: true, force: true });
-    return { skip: `cannot mount a tmpfs (needs root): ${(err as Error).message.split("\n")[0]}` };
-  }
+const dir = mkdtempSync(join(tmpdir(), "enigma-full-disk-"));
+const skip = mountTmpfs(dir, 64);
+if (skip !== null) {
+  console.log(`full-disk gateway test: skipping: ${skip}`);
+  rmSync(dir, { recursive: true, force: true });
 }
-
-const mounted = mountTmpfs();
-if ("skip" in mounted) console.log(`full-disk gateway test: skipping: ${mounted.skip}`);
-const dir = "dir" in mounted ? mounted.dir : "";
 
 const toml = [
   'gc_grace = "0s"',
@@ -66,7 +58,7 @@ let client: S3Client;
 /** What each acknowledged object holds (SHA-256 hex), by key. */
 const stored = new Map<string, string>();
 
-const available = () => statfsSync(dir).bavail * statfsSync(dir).bsize;
+const available = () => availableBytes(dir);
 const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 
 async function start(prepared = false): Promise<void> {
@@ -109,7 +101,7 @@ async function eventually(what: string, fn: () => Promise<boolean>, timeoutMs = 
   }
 }
 
-describe.skipIf("skip" in mounted)("a full disk under a real gateway", () => {
+describe.skipIf(skip !== null)("a full disk under a real gateway", () => {
   beforeAll(async () => {
     await start();
     await client.send(new CreateBucketCommand({ Bucket: BUCKET }));
@@ -117,7 +109,7 @@ describe.skipIf("skip" in mounted)("a full disk under a real gateway", () => {
   afterAll(async () => {
     client?.destroy();
     await serve?.stop();
-    execFileSync("umount", [dir]);
+    unmountTmpfs(dir);
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -160,19 +152,7 @@ describe.skipIf("skip" in mounted)("a full disk under a real gateway", () => {
   it("fails commits with 507 when the filesystem is full to the byte, and recovers", {
     timeout: 120_000,
   }, async () => {
-    const junk = join(dir, "junk");
-    const fd = openSync(junk, "w");
-    const block = Buffer.alloc(64 * 1024);
-    try {
-      for (;;) writeSync(fd, block);
-    } catch (err) {
-      expect((err as NodeJS.ErrnoException).code).toBe("ENOSPC");
-    }
-    try {
-      // Fill the last partial block too.
-      for (;;) writeSync(fd, block, 0, 512);
-    } catch {}
-    closeSync(fd);
+    const junk = fillToTheByte(dir);
     const refused = await s3Error(client.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: "k01" })));
     expect(refused.status).toBe(507);
     expect(refused.name).toBe("InsufficientStorage");
