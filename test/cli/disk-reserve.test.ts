@@ -49,6 +49,18 @@ describe("backup at the free-space reserve", () => {
     expect(refused.code).toBe(5);
     expect(refused.stderr).toMatch(/reserve \(min_free_space\)/);
     expect(refused.stderr.trim().split("\n")).toHaveLength(1);
+    // `enigma status` shows the disk under the provider as full against its reserve.
+    const status = await enigma(["status", "--json"]);
+    expect(status.code, status.stderr).toBe(0);
+    const disk = (
+      JSON.parse(status.stdout.toString()) as {
+        providers: { name: string; availableBytes: number; reserveBytes: number }[];
+      }
+    ).providers[0]!;
+    expect(disk).toMatchObject({ name: "disk", reserveBytes: 100_000 * 1024 ** 3 });
+    expect(disk.availableBytes).toBeGreaterThan(0);
+    expect(disk.availableBytes).toBeLessThan(disk.reserveBytes);
+    expect((await enigma(["status"])).stdout.toString()).toMatch(/FULL: /);
 
     writeConfig("1MiB");
     const done = await enigma(["backup", src, "--name", "docs", "--json"]);

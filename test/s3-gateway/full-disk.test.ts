@@ -134,6 +134,13 @@ describe.skipIf(skip !== null)("a full disk under a real gateway", () => {
     expect(available()).toBeGreaterThan(RESERVE / 2);
     expect(await keys()).toEqual([...stored.keys()].sort());
     expect(await getSha("k01")).toBe(stored.get("k01"));
+    // What an operator alerts on: available against the reserve, per Local backend.
+    const metrics = await (await fetch(`${serve!.opsUrl}/metrics`)).text();
+    const gauge = (name: string) =>
+      Number(new RegExp(`^${name}\\{[^}]*backend="local"[^}]*\\} (\\S+)$`, "m").exec(metrics)?.[1]);
+    expect(gauge("enigma_backend_reserve_bytes")).toBe(RESERVE);
+    expect(gauge("enigma_backend_available_bytes")).toBeGreaterThan(RESERVE / 2);
+    expect(gauge("enigma_backend_available_bytes")).toBeLessThan(RESERVE + OBJECT);
   });
 
   it("deletes on the full node, and GC makes room for new writes", { timeout: 120_000 }, async () => {

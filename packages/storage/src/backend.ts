@@ -17,6 +17,13 @@ export interface OpOptions {
   readonly signal?: AbortSignal;
 }
 
+export interface BackendSpace {
+  readonly availableBytes: number;
+  readonly totalBytes: number;
+  /** Writes that would leave less than this free are refused with NoSpace (0 = no reserve). */
+  readonly reserveBytes: number;
+}
+
 export interface StorageBackend {
   /** Provider name from config (`[[providers]] name`); appears in every error. */
   readonly name: string;
@@ -42,6 +49,11 @@ export interface StorageBackend {
   list(prefix?: string, opts?: OpOptions): AsyncIterable<ListedObject>;
   /** Cheap reachability/permission check used by `enigma status`. */
   test(opts?: OpOptions): Promise<void>;
+  /**
+   * Optional (the local backend has it): space on the filesystem under the backend and the
+   * free-space reserve chunk writes keep (`min_free_space`), for status and metrics.
+   */
+  space?(): Promise<BackendSpace>;
   /** Releases sockets/handles. */
   close?(): Promise<void>;
 }

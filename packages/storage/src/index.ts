@@ -1,4 +1,4 @@
-export type { ListedObject, OpOptions, StorageBackend, StorageErrorCode } from "./backend.js";
+export type { BackendSpace, ListedObject, OpOptions, StorageBackend, StorageErrorCode } from "./backend.js";
 export {
   CHUNK_KEY_PREFIX,
   chunkObjectKey,

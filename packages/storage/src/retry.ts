@@ -165,6 +165,8 @@ export function withRetry(
     wrapped.getInto = (key, alloc) =>
       run("get", `get ${key}`, policy.transferTimeoutMs, (o) => getInto(key, alloc, o));
   }
+  // Not retried: a status read, answered from the local filesystem.
+  if (backend.space) wrapped.space = backend.space.bind(backend);
   if (backend.close) {
     const close = backend.close.bind(backend);
     return { ...wrapped, close };

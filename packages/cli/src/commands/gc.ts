@@ -133,17 +133,27 @@ function pauseLine(dataDir: string, p: GcPauseStatus | undefined): string {
     : `gc:          PAUSED after ${why}: "enigma snapshot confirm-gc" resumes it`;
 }
 
+/** "12.3 GiB (reserve 1.0 GiB)", "FULL …" at or under the reserve, "-" without a filesystem. */
+function diskFree(p: { availableBytes?: number; reserveBytes?: number }): string {
+  if (p.availableBytes === undefined || p.reserveBytes === undefined) return "-";
+  const text = `${formatBytes(p.availableBytes)} (reserve ${formatBytes(p.reserveBytes)})`;
+  return p.availableBytes <= p.reserveBytes ? `FULL: ${text}` : text;
+}
+
 export async function statusCommand(ctx: Context): Promise<void> {
   const settings = ctx.settings();
   const engine = await ctx.engine();
   const stats = engine.manifest.chunkStats();
   const providers = await Promise.all(
     engine.backends.map(async (b) => {
+      const space = await b.space?.().catch(() => undefined);
+      const free =
+        space === undefined ? {} : { availableBytes: space.availableBytes, reserveBytes: space.reserveBytes };
       try {
         await b.test();
-        return { name: b.name, reachable: true, error: null as string | null };
+        return { name: b.name, reachable: true, error: null as string | null, ...free };
       } catch (err) {
-        return { name: b.name, reachable: false, error: (err as Error).message };
+        return { name: b.name, reachable: false, error: (err as Error).message, ...free };
       }
     }),
   );
@@ -182,7 +192,7 @@ export async function statusCommand(ctx: Context): Promise<void> {
         `(${formatBytes(stats.uniqueBytes)} unique, dedup ratio ${stats.dedupRatio.toFixed(2)})`,
       "providers:",
       table(
-        ["NAME", "REACHABLE", "LIVE", "GARBAGE", "STORED", "FREEABLE", "LOGICAL"],
+        ["NAME", "REACHABLE", "LIVE", "GARBAGE", "STORED", "FREEABLE", "LOGICAL", "DISK FREE"],
         status.providers.map((p) => [
           p.name,
           p.reachable ? "yes" : `NO (${p.error})`,
@@ -191,6 +201,7 @@ export async function statusCommand(ctx: Context): Promise<void> {
           formatBytes(p.sealedBytes),
           formatBytes(p.garbageSealedBytes),
           formatBytes(p.logicalBytes),
+          diskFree(p),
         ]),
       ),
     ].join("\n"),

@@ -67,6 +67,35 @@ export function registerGcMetrics(registry: Registry, ctx: AdminContext): void {
       for (const [backend, s] of Object.entries(stats().perLocation)) this.set({ backend }, s.sealedBytes);
     },
   });
+  // Filesystem space under backends that have one (Local): alert on available - reserve before
+  // writes start failing with 507. Read at scrape time (one statfs per Local backend).
+  const spaces = async () =>
+    Promise.all(
+      engine.backends.map(async (b) => ({
+        backend: b.name,
+        space: await b.space?.().catch(() => undefined),
+      })),
+    );
+  new Gauge({
+    name: "enigma_backend_available_bytes",
+    help: "Bytes available on the filesystem of each Local backend",
+    labelNames: ["backend"],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const { backend, space } of await spaces()) if (space) this.set({ backend }, space.availableBytes);
+    },
+  });
+  new Gauge({
+    name: "enigma_backend_reserve_bytes",
+    help: "Free space each Local backend keeps (min_free_space); writes below it fail with 507",
+    labelNames: ["backend"],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const { backend, space } of await spaces()) if (space) this.set({ backend }, space.reserveBytes);
+    },
+  });
   // Counters mirror this process's cumulative GC state (runs happen on the leader).
   const mirror = (name: string, help: string, value: () => number) => {
     let reported = 0;

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { StorageError } from "../backend.js";
+import { DEFAULT_RETRY_POLICY, withRetry } from "../retry.js";
 import { FreeSpaceGuard, type FsSpace, STATFS_MARGIN_BYTES, STATFS_MAX_AGE_MS } from "./free-space.js";
 import { LocalBackend } from "./local.js";
 
@@ -97,5 +98,8 @@ describe("LocalBackend free-space reserve", () => {
     // Space freed elsewhere is seen by the next put.
     fs.space = { availableBytes: GiB, totalBytes: GiB };
     await b.put("b", Buffer.alloc(1));
+    // Status and metrics read it through the retry wrapper too.
+    const wrapped = withRetry(b, DEFAULT_RETRY_POLICY);
+    expect(await wrapped.space?.()).toEqual({ availableBytes: GiB, totalBytes: GiB, reserveBytes: 64 * MiB });
   });
 });

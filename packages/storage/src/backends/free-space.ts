@@ -11,6 +11,7 @@
  * readings are what the margin and the reserve absorb.
  */
 import * as fsp from "node:fs/promises";
+import * as path from "node:path";
 
 /** Default reserve: 1 % of the filesystem, at most this. */
 export const DEFAULT_MIN_FREE_MAX_BYTES = 1024 ** 3;
@@ -28,9 +29,18 @@ export interface FsSpace {
 
 export type StatFs = (dir: string) => Promise<FsSpace>;
 
+/** statfs of `dir`, or of its nearest existing ancestor while it does not exist yet. */
 export const statFs: StatFs = async (dir) => {
-  const s = await fsp.statfs(dir);
-  return { availableBytes: s.bavail * s.bsize, totalBytes: s.blocks * s.bsize };
+  for (let d = dir; ; ) {
+    try {
+      const s = await fsp.statfs(d);
+      return { availableBytes: s.bavail * s.bsize, totalBytes: s.blocks * s.bsize };
+    } catch (err) {
+      const parent = path.dirname(d);
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT" || parent === d) throw err;
+      d = parent;
+    }
+  }
 };
 
 export interface FreeSpaceGuardOptions {
@@ -62,6 +72,22 @@ export class FreeSpaceGuard {
     this.#now = opts.nowMs ?? Date.now;
   }
 
+  /** A fresh reading of the filesystem and the reserve that applies to it (also refreshes the cache). */
+  async space(): Promise<FsSpace & { readonly reserveBytes: number }> {
+    const s = await this.#statFs(this.#dir);
+    const reserveBytes = this.#reserveFor(s);
+    this.#reading = { available: s.availableBytes, reserve: reserveBytes, atMs: this.#now() };
+    this.#admitted = 0;
+    return { ...s, reserveBytes };
+  }
+
+  #reserveFor(s: FsSpace): number {
+    return (
+      this.#configured ??
+      Math.min(DEFAULT_MIN_FREE_MAX_BYTES, Math.floor(s.totalBytes * DEFAULT_MIN_FREE_FRACTION))
+    );
+  }
+
   /**
    * Admits a write of `bytes`, or returns the shortfall when it would leave less than the reserve
    * free. Errors of statfs itself propagate (the write would fail the same way).
@@ -77,10 +103,7 @@ export class FreeSpaceGuard {
       estimate - bytes < r.reserve + STATFS_MARGIN_BYTES
     ) {
       const s = await this.#statFs(this.#dir);
-      const reserve =
-        this.#configured ??
-        Math.min(DEFAULT_MIN_FREE_MAX_BYTES, Math.floor(s.totalBytes * DEFAULT_MIN_FREE_FRACTION));
-      r = { available: s.availableBytes, reserve, atMs: now };
+      r = { available: s.availableBytes, reserve: this.#reserveFor(s), atMs: now };
       this.#reading = r;
       this.#admitted = 0;
     }

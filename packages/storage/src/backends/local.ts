@@ -2,7 +2,13 @@ import { randomUUID } from "node:crypto";
 import type { Dirent } from "node:fs";
 import * as fsp from "node:fs/promises";
 import * as path from "node:path";
-import { type ListedObject, type OpOptions, type StorageBackend, StorageError } from "../backend.js";
+import {
+  type BackendSpace,
+  type ListedObject,
+  type OpOptions,
+  type StorageBackend,
+  StorageError,
+} from "../backend.js";
 import { errnoCode } from "../errors.js";
 import { RESERVED_KEY_SEGMENT, validateListPrefix, validateObjectKey } from "../object-key.js";
 import { FreeSpaceGuard, type StatFs } from "./free-space.js";
@@ -101,6 +107,15 @@ export class LocalBackend implements StorageBackend {
     for (let d = leaf; d.length >= firstCreated.length; d = path.dirname(d)) dirs.push(d);
     dirs.push(path.dirname(firstCreated));
     for (const d of dirs) await this.fsyncDir(d);
+  }
+
+  /** The root's filesystem: available and total bytes, and the reserve puts keep. */
+  async space(): Promise<BackendSpace> {
+    try {
+      return await this.freeSpace.space();
+    } catch (err) {
+      throw mapFsError(err, this.name, "space");
+    }
   }
 
   /**
