@@ -44,6 +44,7 @@ import {
   type WriteResult,
 } from "@enigma/s3";
 import { StorageError } from "@enigma/storage";
+import { isDiskFull } from "../disk-full.js";
 import type { Engine } from "../engine/engine.js";
 import { tapPieces } from "../engine/pieces.js";
 
@@ -538,18 +539,6 @@ function toUploadInfo(u: {
     metadata: toMetadata(u.meta),
     ...(u.meta.checksumAlgorithm ? { checksumAlgorithm: u.meta.checksumAlgorithm } : {}),
   };
-}
-
-/** Error codes that mean a full disk: errno (fs), SQLite (manifest), StorageError (backends). */
-const DISK_FULL_CODES = new Set(["ENOSPC", "EDQUOT", "SQLITE_FULL", "NoSpace"]);
-
-/** Whether `err`, its causes or its aggregated errors say the disk is full (depth-bounded). */
-export function isDiskFull(err: unknown, depth = 0): boolean {
-  if (depth > 8 || typeof err !== "object" || err === null) return false;
-  const code = (err as { code?: unknown }).code;
-  if (typeof code === "string" && DISK_FULL_CODES.has(code)) return true;
-  if (err instanceof AggregateError && err.errors.some((e) => isDiskFull(e, depth + 1))) return true;
-  return isDiskFull((err as { cause?: unknown }).cause, depth + 1);
 }
 
 function mapStorageError(err: unknown): unknown {

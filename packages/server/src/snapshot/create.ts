@@ -18,6 +18,7 @@ import {
   signCanonical,
 } from "@enigma/crypto";
 import type { Manifest } from "@enigma/manifest";
+import { isDiskFull } from "../disk-full.js";
 import { errnoCode, SnapshotError } from "./errors.js";
 import {
   DB_ARTIFACT,
@@ -149,6 +150,13 @@ export async function createSnapshot(opts: CreateSnapshotOptions): Promise<Creat
     await publish(partial, file, outFile === undefined);
     return { file, sha256: written.sha256, bytes: written.bytes, encrypted, manifest };
   } catch (err) {
+    // Say which disk: a full output dir reads as a manifest I/O error otherwise.
+    if (isDiskFull(err))
+      throw new SnapshotError(
+        "Io",
+        `no space left in ${outDir} for the snapshot (${err instanceof Error ? err.message : String(err)})`,
+        { cause: err },
+      );
     throw SnapshotError.from(err);
   } finally {
     await rm(work, { recursive: true, force: true });
