@@ -56,6 +56,15 @@ export interface ObjectMeta {
   readonly partsCount?: number;
 }
 
+/** One part of a multipart object as a command carries it (object_parts). */
+export interface ObjectPartSpec {
+  readonly partNumber: number;
+  readonly size: number;
+  /** MD5 hex of the part, without quotes. */
+  readonly etag: string;
+  readonly chunkCount: number;
+}
+
 export type Command =
   | { readonly type: "CreateBucket"; readonly bucket: string; readonly createdAtMs: number }
   | { readonly type: "DeleteBucket"; readonly bucket: string }
@@ -73,6 +82,11 @@ export type Command =
       readonly ifNoneMatch?: boolean;
       /** Conditional overwrite (If-Match): PreconditionFailed unless the current ETag equals it. */
       readonly ifMatch?: string;
+      /**
+       * A copy of a multipart object: its parts (sizes and chunk counts must add up to the
+       * object's). Only proposed at feature level ≥ 1, which every member's build then knows.
+       */
+      readonly parts?: readonly ObjectPartSpec[];
     }
   | {
       readonly type: "CopyObject";
@@ -223,6 +237,15 @@ export type Command =
       readonly atMs: number;
       readonly by: string;
     }
+  | {
+      /**
+       * Raises the cluster feature level (never lowers it): apply behaviour added by newer builds
+       * takes effect from this entry on, on every replica alike. Proposed only once every member
+       * reports it supports `level`; a build that does not stops rather than diverge.
+       */
+      readonly type: "SetFeatureLevel";
+      readonly level: number;
+    }
   | { readonly type: "Noop" };
 
 export interface BackupFileEntry {
@@ -282,6 +305,8 @@ export type ApplyResult =
       readonly nameTags?: readonly string[];
       /** ResumeGc: whether the manifest was paused (false: nothing to do). */
       readonly resumed?: boolean;
+      /** SetFeatureLevel: the level now in force. */
+      readonly featureLevel?: number;
       /**
        * The entry's index was already applied (a replay after restart) and no stored result was
        * found for its requestId: nothing was done. The original result is not known.

@@ -15,6 +15,11 @@ export type ManifestErrorCode =
   | "UnsupportedVersion"
   /** A command whose `type` this build does not know. Fatal in the FSM. */
   | "UnknownCommand"
+  /**
+   * SetFeatureLevel above what this build implements, or a database whose feature level is: this
+   * node would apply entries differently from the others. Fatal in the FSM; refused on open.
+   */
+  | "FeatureTooNew"
   /** A structurally invalid command (wrong field types, unknown fields), on encode or decode. */
   | "InvalidCommand"
   /** An entry index that is neither already applied nor the next one: the log feed is broken. */

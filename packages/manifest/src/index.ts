@@ -7,6 +7,7 @@ export type {
   MembershipEntry,
 } from "./apply/entries.js";
 export { REQUEST_WINDOW_ENTRIES } from "./apply/entries.js";
+export { FEATURE_LEVEL, FEATURES } from "./apply/features.js";
 export { MAX_PART_NUMBER, MIN_PART_SIZE_BYTES } from "./apply/multipart.js";
 export { MAX_DELETE_OBJECTS_KEYS, MAX_KEY_BYTES } from "./apply/objects.js";
 export {
@@ -29,6 +30,7 @@ export type {
   Command,
   CommandType,
   ObjectMeta,
+  ObjectPartSpec,
 } from "./commands.js";
 export { ManifestError, type ManifestErrorCode } from "./errors.js";
 export { compareKeys } from "./key-bytes.js";
@@ -55,6 +57,7 @@ export type {
   LocationStats,
   ObjectHeadInfo,
   ObjectInfo,
+  ObjectPart,
   ObjectSummary,
   PartInfo,
   RaftMeta,

@@ -41,6 +41,15 @@ const CHECKS: readonly { readonly sql: string; readonly describe: (r: Record<str
       describe: (r) => `part ${r.upload_id}#${r.part_number}: chunk count mismatch`,
     },
     {
+      // Recorded part boundaries (feature level 1) cover the object exactly.
+      sql: `SELECT o.bucket, hex(o.key) AS key FROM objects o
+        JOIN (SELECT bucket, key, sum(size) AS bytes, sum(chunk_count) AS n, count(*) AS parts,
+                max(part_number) AS top FROM object_parts GROUP BY bucket, key) p
+          ON p.bucket = o.bucket AND p.key = o.key
+        WHERE p.bytes != o.size OR p.n != o.chunk_count LIMIT 20`,
+      describe: (r) => `object ${r.bucket}/${r.key}: its parts do not add up to its size and chunks`,
+    },
+    {
       sql: `SELECT b.backup_id FROM backups b WHERE
         b.file_count != (SELECT count(*) FROM backup_files f WHERE f.backup_id = b.backup_id)
         OR b.chunk_count != (SELECT count(*) FROM backup_file_chunks c WHERE c.backup_id = b.backup_id)

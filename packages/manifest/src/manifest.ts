@@ -7,6 +7,7 @@
  */
 import type Database from "better-sqlite3";
 import { type ApplyEntry, EntryApplier } from "./apply/entries.js";
+import { FEATURE_LEVEL } from "./apply/features.js";
 import { checksumDatabase, rowCountsOf } from "./checksum.js";
 import type { ApplyResult } from "./commands.js";
 import { ManifestError } from "./errors.js";
@@ -35,6 +36,7 @@ import type {
   ListUploadsParams,
   ObjectHeadInfo,
   ObjectInfo,
+  ObjectPart,
   RaftMeta,
   StreamChunk,
   UploadInfo,
@@ -94,6 +96,12 @@ export class Manifest {
           chunks: new ChunkQueries(db),
           gcMeta: new GcMetaQueries(db),
         };
+        const level = this.#q.objects.featureLevel();
+        if (level > FEATURE_LEVEL)
+          throw new ManifestError(
+            "FeatureTooNew",
+            `manifest database ${path} is at cluster feature level ${level}, above this build's ${FEATURE_LEVEL}; upgrade enigma`,
+          );
       }
     } catch (err) {
       db.close();
@@ -191,6 +199,18 @@ export class Manifest {
   getObject(bucket: string, key: string): ObjectInfo | undefined {
     const q = this.#current();
     return q.objects.getObject(bucket, key);
+  }
+
+  /** See ObjectQueries.getObjectParts. */
+  getObjectParts(bucket: string, key: string): ObjectPart[] | undefined {
+    const q = this.#current();
+    return q.objects.getObjectParts(bucket, key);
+  }
+
+  /** The cluster feature level in force (SetFeatureLevel); this build implements up to FEATURE_LEVEL. */
+  featureLevel(): number {
+    const q = this.#current();
+    return q.objects.featureLevel();
   }
 
   listObjects(params: ListObjectsParams): ListObjectsPage {

@@ -42,6 +42,7 @@ export {
   type ObjectHandle,
   type ObjectInfo,
   type ObjectMetadata,
+  type ObjectReadInput,
   type ObjectRef,
   type ObjectService,
   type ObjectSummary,

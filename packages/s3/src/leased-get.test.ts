@@ -1,6 +1,6 @@
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ByteRange, LeasedBuffer, ObjectHandle, ObjectRef, ReadConsistency } from "./port.js";
+import type { ByteRange, LeasedBuffer, ObjectHandle, ObjectReadInput } from "./port.js";
 import { startTestServer, type TestServer } from "./testing/harness.js";
 import { MemoryObjectService } from "./testing/memory-service.js";
 
@@ -16,7 +16,7 @@ class LendingService extends MemoryObjectService {
   released = 0;
   streamsEnded = 0;
 
-  override async getObject(input: ObjectRef & { consistency: ReadConsistency }): Promise<ObjectHandle> {
+  override async getObject(input: ObjectReadInput): Promise<ObjectHandle> {
     const handle = await super.getObject(input);
     return { ...handle, readLeased: (range?: ByteRange) => this.#lend(handle.read(range)) };
   }

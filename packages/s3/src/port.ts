@@ -46,6 +46,11 @@ export interface ObjectInfo {
   checksumType?: ChecksumType;
   /** Number of parts for objects made by CompleteMultipartUpload. */
   partsCount?: number;
+  /**
+   * Filled when the read asked for `partNumber` of a multipart object whose part boundaries are
+   * known (completed at feature level 1 or later) and the part exists: that part's bytes.
+   */
+  partRange?: ByteRange;
 }
 
 export interface ObjectSummary {
@@ -112,6 +117,13 @@ export interface WritePrecondition {
 
 /** `"local"` (header `x-enigma-consistency: local`) allows a possibly stale local read without ReadIndex. */
 export type ReadConsistency = "linearizable" | "local";
+
+/** GetObject / HeadObject. */
+export interface ObjectReadInput extends ObjectRef {
+  consistency: ReadConsistency;
+  /** `?partNumber=N`: the service fills `ObjectInfo.partRange` when it knows the part. */
+  partNumber?: number;
+}
 
 /** Inclusive byte range, already validated against the object size: 0 ≤ start ≤ endInclusive < size. */
 export interface ByteRange {
@@ -296,9 +308,9 @@ export interface ObjectService {
   /** NoSuchBucket, PreconditionFailed, NoSuchKey (If-Match on a missing key), EntityTooLarge. */
   putObject(input: PutObjectInput): Promise<WriteResult>;
   /** NoSuchBucket, NoSuchKey. */
-  getObject(input: ObjectRef & { consistency: ReadConsistency }): Promise<ObjectHandle>;
+  getObject(input: ObjectReadInput): Promise<ObjectHandle>;
   /** NoSuchBucket, NoSuchKey. */
-  headObject(input: ObjectRef & { consistency: ReadConsistency }): Promise<ObjectInfo>;
+  headObject(input: ObjectReadInput): Promise<ObjectInfo>;
   /** NoSuchBucket. A missing key is not an error. */
   deleteObject(input: ObjectRef): Promise<void>;
   /** NoSuchBucket for the whole call; per-key failures in the outcomes, one per key, in order. */

@@ -5,6 +5,7 @@ import { BackupCommands } from "./backups.js";
 import { BucketCommands } from "./buckets.js";
 import { ChunkRefs } from "./chunk-refs.js";
 import { ChunkGcCommands } from "./chunks-gc.js";
+import { FeatureLevel } from "./features.js";
 import { MultipartCommands } from "./multipart.js";
 import { ObjectStore } from "./object-store.js";
 import { ObjectCommands } from "./objects.js";
@@ -18,10 +19,12 @@ export class CommandProcessor {
   readonly #backups: BackupCommands;
   readonly #gc: ChunkGcCommands;
   readonly #sweep: SweepFence;
+  readonly #features: FeatureLevel;
 
   constructor(db: Database.Database) {
     const refs = new ChunkRefs(db);
-    const store = new ObjectStore(db, refs);
+    this.#features = new FeatureLevel(db);
+    const store = new ObjectStore(db, refs, this.#features);
     this.#buckets = new BucketCommands(db);
     this.#objects = new ObjectCommands(store, refs);
     this.#multipart = new MultipartCommands(db, store, refs);
@@ -80,6 +83,8 @@ export class CommandProcessor {
         return this.#sweep.clear(cmd, ctx);
       case "ResumeGc":
         return this.#sweep.resume(cmd, ctx);
+      case "SetFeatureLevel":
+        return this.#features.set(cmd);
       case "Noop":
         return { ok: true };
       default:

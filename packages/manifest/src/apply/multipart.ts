@@ -1,6 +1,6 @@
 import type Database from "better-sqlite3";
 import { canonicalJson } from "../canonical-json.js";
-import type { ApplyResult, Command } from "../commands.js";
+import type { ApplyResult, Command, ObjectPartSpec } from "../commands.js";
 import { type ChunkRefs, countHashes } from "./chunk-refs.js";
 import { bareEtag, etagMatches, multipartEtag } from "./etag.js";
 import type { ObjectStore } from "./object-store.js";
@@ -143,9 +143,17 @@ export class MultipartCommands {
     if (etag === undefined) refuse("InvalidPart", "a part ETag is not an MD5 hex digest");
 
     const hashes: string[] = [];
+    const parts: ObjectPartSpec[] = [];
     let size = 0;
     for (const p of chosen) {
-      for (const r of this.#partHashes.all(cmd.uploadId, p.part_number)) hashes.push(r.hash);
+      const partHashes = this.#partHashes.all(cmd.uploadId, p.part_number);
+      for (const r of partHashes) hashes.push(r.hash);
+      parts.push({
+        partNumber: p.part_number,
+        size: p.size,
+        etag: bareEtag(p.etag),
+        chunkCount: partHashes.length,
+      });
       size += p.size;
       stored.delete(p.part_number);
     }
@@ -191,6 +199,7 @@ export class MultipartCommands {
         lastModifiedMs: cmd.lastModifiedMs,
       },
       hashes,
+      parts,
     );
     return { ok: true, etag, lastModifiedMs: cmd.lastModifiedMs };
   }

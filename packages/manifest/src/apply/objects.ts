@@ -1,8 +1,9 @@
 import { canonicalJson } from "../canonical-json.js";
-import type { ApplyResult, ChunkRef, Command } from "../commands.js";
+import type { ApplyResult, ChunkRef, Command, ObjectPartSpec } from "../commands.js";
 import { toKeyBytes } from "../key-bytes.js";
 import { type ChunkRefs, countHashes } from "./chunk-refs.js";
 import { etagMatches } from "./etag.js";
+import { MAX_PART_NUMBER } from "./multipart.js";
 import type { ObjectStore } from "./object-store.js";
 import { type ApplyContext, refuse } from "./refusal.js";
 
@@ -30,6 +31,25 @@ export function checkChunkSizes(chunks: readonly ChunkRef[], size: number, what:
   }
 }
 
+/** Parts carried by a PutObject: numbered upwards from 1, adding up to the object's size and chunks. */
+function checkParts(parts: readonly ObjectPartSpec[], size: number, chunkCount: number): void {
+  let bytes = 0;
+  let chunks = 0;
+  let previous = 0;
+  for (const p of parts) {
+    if (p.partNumber <= previous || p.partNumber > MAX_PART_NUMBER)
+      refuse("InvalidArgument", "PutObject: part numbers must ascend within 1..10000");
+    previous = p.partNumber;
+    bytes += p.size;
+    chunks += p.chunkCount;
+  }
+  if (bytes !== size || chunks !== chunkCount)
+    refuse(
+      "InvalidArgument",
+      `PutObject: parts hold ${bytes} bytes in ${chunks} chunks, not ${size} in ${chunkCount}`,
+    );
+}
+
 export class ObjectCommands {
   readonly #store: ObjectStore;
   readonly #refs: ChunkRefs;
@@ -43,6 +63,7 @@ export class ObjectCommands {
     const key = checkKey(cmd.key);
     if (!this.#store.bucketExists(cmd.bucket)) refuse("NoSuchBucket", `no bucket ${cmd.bucket}`);
     checkChunkSizes(cmd.chunks, cmd.size, "PutObject");
+    if (cmd.parts !== undefined) checkParts(cmd.parts, cmd.size, cmd.chunks.length);
     const head = this.#store.head(cmd.bucket, key);
     if (cmd.ifNoneMatch === true && head !== undefined) {
       refuse("PreconditionFailed", "If-None-Match: the key already exists");
@@ -66,6 +87,7 @@ export class ObjectCommands {
         lastModifiedMs: cmd.lastModifiedMs,
       },
       cmd.chunks.map((c) => c.hash),
+      cmd.parts,
     );
     return { ok: true, etag: cmd.etag, lastModifiedMs: cmd.lastModifiedMs };
   }
@@ -82,6 +104,8 @@ export class ObjectCommands {
     }
     // Dedup: a copy shares the source's chunks, it never re-uploads.
     const hashes = this.#store.chunkHashes(cmd.srcBucket, srcKey);
+    // Read before a copy onto itself removes the source's rows.
+    const parts = this.#store.parts(cmd.srcBucket, srcKey);
     this.#refs.retain(countHashes(hashes));
     if (this.#store.head(cmd.dstBucket, dstKey) !== undefined) {
       this.#store.remove(cmd.dstBucket, dstKey, cmd.lastModifiedMs, ctx);
@@ -96,6 +120,7 @@ export class ObjectCommands {
         lastModifiedMs: cmd.lastModifiedMs,
       },
       hashes,
+      parts,
     );
     return { ok: true, etag: src.etag, lastModifiedMs: cmd.lastModifiedMs };
   }

@@ -93,7 +93,11 @@ export const COMMAND_CHECKS = {
       lastModifiedMs: uint,
       chunks: chunkList,
     },
-    { ifNoneMatch: bool, ifMatch: str(256) },
+    {
+      ifNoneMatch: bool,
+      ifMatch: str(256),
+      parts: arrayOf(fields({ partNumber: uint, size: uint, etag: hex(32, 32), chunkCount: uint }), 10_000),
+    },
   ),
   CopyObject: fields(
     { ...TYPE, srcBucket: NAME, srcKey: KEY, dstBucket: NAME, dstKey: KEY, lastModifiedMs: uint },
@@ -160,5 +164,6 @@ export const COMMAND_CHECKS = {
   MarkSweeping: fields({ ...TYPE, nameTags: arrayOf(TAG, MAX_SWEEP_NAME_TAGS) }),
   ClearSweeping: fields({ ...TYPE, nameTags: arrayOf(TAG, MAX_SWEEP_NAME_TAGS) }),
   ResumeGc: fields({ ...TYPE, atMs: uint, by: nonEmptyStr(1024) }),
+  SetFeatureLevel: fields({ ...TYPE, level: uint }),
   Noop: fields({ ...TYPE }),
 } satisfies Record<CommandType, Check>;

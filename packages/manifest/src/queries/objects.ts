@@ -2,7 +2,7 @@ import type Database from "better-sqlite3";
 import type { ObjectMeta } from "../commands.js";
 import { toKeyBytes } from "../key-bytes.js";
 import { CHUNK_REF_COLUMNS, type ChunkRefRow, toChunkRef } from "./chunk-rows.js";
-import type { BucketInfo, ObjectHeadInfo, ObjectInfo } from "./types.js";
+import type { BucketInfo, ObjectHeadInfo, ObjectInfo, ObjectPart } from "./types.js";
 
 interface ObjectRow {
   readonly size: number;
@@ -17,6 +17,8 @@ export class ObjectQueries {
   readonly #bucket: Database.Statement<[string], { name: string; created_ms: number }>;
   readonly #head: Database.Statement<[string, Buffer], ObjectRow>;
   readonly #chunks: Database.Statement<[string, Buffer], ChunkRefRow>;
+  readonly #parts: Database.Statement<[string, Buffer], ObjectPart>;
+  readonly #featureLevel: Database.Statement<[], { level: number }>;
 
   constructor(db: Database.Database) {
     this.#buckets = db.prepare("SELECT name, created_ms FROM buckets ORDER BY name");
@@ -28,6 +30,24 @@ export class ObjectQueries {
       `SELECT ${CHUNK_REF_COLUMNS} FROM object_chunks oc JOIN chunks ch ON ch.hash = oc.hash
        WHERE oc.bucket = ? AND oc.key = ? ORDER BY oc.seq`,
     );
+    this.#parts = db.prepare(
+      `SELECT part_number AS partNumber, size, etag, chunk_count AS chunkCount
+       FROM object_parts WHERE bucket = ? AND key = ? ORDER BY part_number`,
+    );
+    this.#featureLevel = db.prepare("SELECT level FROM cluster_features WHERE id = 1");
+  }
+
+  /**
+   * A multipart object's parts in order, or undefined when none are recorded (a single-part object,
+   * or one completed before the cluster reached feature level 1).
+   */
+  getObjectParts(bucket: string, key: string): ObjectPart[] | undefined {
+    const parts = this.#parts.all(bucket, toKeyBytes(key));
+    return parts.length === 0 ? undefined : parts;
+  }
+
+  featureLevel(): number {
+    return this.#featureLevel.get()?.level ?? 0;
   }
 
   listBuckets(): BucketInfo[] {

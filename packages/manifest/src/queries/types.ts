@@ -1,5 +1,5 @@
 /** What the read queries return. Plain data; no SQLite types leak out. */
-import type { BackupFileEntry, Checksums, ChunkRef, ObjectMeta } from "../commands.js";
+import type { BackupFileEntry, Checksums, ChunkRef, ObjectMeta, ObjectPartSpec } from "../commands.js";
 
 export interface BucketInfo {
   readonly name: string;
@@ -32,6 +32,9 @@ export interface ObjectInfo extends ObjectHeadInfo {
   /** In order; offsets are the running sum of `size`. */
   readonly chunks: readonly ChunkRef[];
 }
+
+/** One part of a multipart object, as CompleteMultipartUpload chose it. */
+export type ObjectPart = ObjectPartSpec;
 
 export interface ObjectSummary {
   readonly key: string;

@@ -216,10 +216,37 @@ const V3_GC_PAUSE_AND_SWEEP_FENCE: readonly string[] = [
   `CREATE INDEX swept_name_tags_sweeping ON swept_name_tags (name_tag) WHERE state = 'sweeping'`,
 ];
 
+/**
+ * Cluster feature level and multipart part boundaries (DESIGN.md "Feature level").
+ * `cluster_features.level`: apply behaviour a newer build adds is switched on only from the entry
+ * that raised the level (SetFeatureLevel, proposed once every member supports it), so every
+ * replica applies every entry the same way during a rolling upgrade. `object_parts`: from level 1,
+ * CompleteMultipartUpload records each part's size, ETag and chunk count, for GetObject/HeadObject
+ * by part number and for verifying multipart ETags; objects completed before have none.
+ */
+const V4_FEATURES_AND_OBJECT_PARTS: readonly string[] = [
+  `CREATE TABLE cluster_features (
+    id INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
+    level INTEGER NOT NULL CHECK (level >= 0)
+  ) STRICT`,
+  `INSERT INTO cluster_features (id, level) VALUES (1, 0)`,
+  `CREATE TABLE object_parts (
+    bucket TEXT NOT NULL,
+    key BLOB NOT NULL,
+    part_number INTEGER NOT NULL CHECK (part_number >= 1),
+    size INTEGER NOT NULL CHECK (size >= 0),
+    etag TEXT NOT NULL,
+    chunk_count INTEGER NOT NULL CHECK (chunk_count >= 0),
+    PRIMARY KEY (bucket, key, part_number),
+    FOREIGN KEY (bucket, key) REFERENCES objects (bucket, key) ON DELETE CASCADE
+  ) STRICT, WITHOUT ROWID`,
+];
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: "initial", statements: V1_INITIAL },
   { version: 2, name: "chunk tombstones", statements: V2_CHUNK_TOMBSTONES },
   { version: 3, name: "gc pause and sweep fence", statements: V3_GC_PAUSE_AND_SWEEP_FENCE },
+  { version: 4, name: "feature level and object parts", statements: V4_FEATURES_AND_OBJECT_PARTS },
 ];
 
 export const SCHEMA_VERSION: number = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;
@@ -249,6 +276,8 @@ export const TABLES: readonly { readonly name: string; readonly orderBy: string;
     { name: "chunk_tombstones", orderBy: "hash", since: 2 },
     { name: "gc_meta", orderBy: "id", since: 2 },
     { name: "swept_name_tags", orderBy: "name_tag", since: 3 },
+    { name: "cluster_features", orderBy: "id", since: 4 },
+    { name: "object_parts", orderBy: "bucket, key, part_number", since: 4 },
   ];
 
 /** The tables a database at schema `version` holds, in checksum order. */

@@ -76,32 +76,52 @@ function checkConditions(ctx: RequestContext, info: ObjectInfo): void {
 }
 
 /**
- * `partNumber` on GET/HEAD: part 1 of a simple object is the whole object. Reading one part of a
- * multipart object needs part boundaries the port does not expose (yet) → NotImplemented.
+ * `partNumber` on GET/HEAD, validated; undefined without one. Part 1 of a single-part object is
+ * the whole object. A multipart object's part is served as a range (206) when the service knows
+ * its boundaries (objects completed at cluster feature level 1 or later); for older objects it
+ * cannot be located → NotImplemented. S3 refuses a Range header together with partNumber.
  */
-function checkPartNumber(ctx: RequestContext, info: ObjectInfo): void {
+function partNumberParam(ctx: RequestContext): number | undefined {
   const partNumber = ctx.query.get("partNumber");
-  if (partNumber === undefined) return;
-  if (!/^\d+$/.test(partNumber) || Number(partNumber) < 1) {
-    throw new S3Error("InvalidArgument", "Part number must be a positive integer.", {
-      extra: { ArgumentName: "partNumber" },
+  if (partNumber === undefined) return undefined;
+  if (!/^\d+$/.test(partNumber) || Number(partNumber) < 1 || Number(partNumber) > 10_000) {
+    throw new S3Error("InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive", {
+      extra: { ArgumentName: "partNumber", ArgumentValue: partNumber },
     });
   }
-  if (info.partsCount !== undefined && info.partsCount > 1) {
-    throw new S3Error("NotImplemented", "GetObject by part number of a multipart object is not implemented.");
+  if (ctx.header("range") !== undefined) {
+    throw new S3Error("InvalidRequest", "Cannot specify both Range header and partNumber query parameter");
   }
-  if (Number(partNumber) !== 1) throw new S3Error("InvalidPartNumber");
+  return Number(partNumber);
+}
+
+/** The range to serve: a part's (partNumber), the Range header's, or undefined (whole object). */
+function rangeToServe(
+  ctx: RequestContext,
+  info: ObjectInfo,
+  partNumber: number | undefined,
+): ByteRange | undefined {
+  if (partNumber === undefined) return parseRangeHeader(ctx.header("range"), info.sizeBytes);
+  const parts = info.partsCount ?? 1;
+  if (partNumber > parts) throw new S3Error("InvalidPartNumber");
+  if (info.partRange !== undefined) return info.partRange;
+  if (parts === 1) return undefined;
+  throw new S3Error(
+    "NotImplemented",
+    "This multipart object was completed before part boundaries were recorded; read it by Range instead.",
+  );
 }
 
 export async function getObject(ctx: RequestContext): Promise<void> {
+  const partNumber = partNumberParam(ctx);
   const handle = await ctx.service.getObject({
     bucket: ctx.bucket,
     key: ctx.key,
     consistency: ctx.consistency,
+    ...(partNumber === undefined ? {} : { partNumber }),
   });
   checkConditions(ctx, handle.info);
-  checkPartNumber(ctx, handle.info);
-  const range = parseRangeHeader(ctx.header("range"), handle.info.sizeBytes);
+  const range = rangeToServe(ctx, handle.info, partNumber);
   const headers = objectHeaders(ctx, handle.info, range);
   const status = range === undefined ? 200 : 206;
   if (handle.readLeased) await sendLeased(ctx, status, headers, handle.readLeased(range));
@@ -109,14 +129,15 @@ export async function getObject(ctx: RequestContext): Promise<void> {
 }
 
 export async function headObject(ctx: RequestContext): Promise<void> {
+  const partNumber = partNumberParam(ctx);
   const info = await ctx.service.headObject({
     bucket: ctx.bucket,
     key: ctx.key,
     consistency: ctx.consistency,
+    ...(partNumber === undefined ? {} : { partNumber }),
   });
   checkConditions(ctx, info);
-  checkPartNumber(ctx, info);
-  const range = parseRangeHeader(ctx.header("range"), info.sizeBytes);
+  const range = rangeToServe(ctx, info, partNumber);
   const headers = objectHeaders(ctx, info, range);
   // HEAD: the same headers as GET, including Content-Length, but no body.
   ctx.res.writeHead(range === undefined ? 200 : 206, headers);

@@ -26,6 +26,7 @@ import {
   type ListUploadsResult,
   type ObjectHandle,
   type ObjectInfo,
+  type ObjectReadInput,
   type ObjectRef,
   type ObjectService,
   type PartInfo,
@@ -45,6 +46,16 @@ import {
 interface StoredObject {
   info: ObjectInfo;
   chunks: Buffer[];
+  /** Multipart objects: each part's size, in order. */
+  partSizes?: number[];
+}
+
+function withPartRange(stored: StoredObject, partNumber: number | undefined): ObjectInfo {
+  const sizes = stored.partSizes;
+  if (partNumber === undefined || sizes === undefined || partNumber > sizes.length) return stored.info;
+  const start = sizes.slice(0, partNumber - 1).reduce((a, b) => a + b, 0);
+  const size = sizes[partNumber - 1] ?? 0;
+  return size === 0 ? stored.info : { ...stored.info, partRange: { start, endInclusive: start + size - 1 } };
 }
 
 interface StoredPart {
@@ -322,11 +333,11 @@ export class MemoryObjectService implements ObjectService {
     };
   }
 
-  async getObject(input: ObjectRef & { consistency: ReadConsistency }): Promise<ObjectHandle> {
+  async getObject(input: ObjectReadInput): Promise<ObjectHandle> {
     this.fault("getObject");
     const stored = this.object(input);
     return {
-      info: stored.info,
+      info: withPartRange(stored, input.partNumber),
       read: (range) =>
         chunkRange(stored.chunks, range, () => {
           this.stats.chunkReads++;
@@ -334,9 +345,9 @@ export class MemoryObjectService implements ObjectService {
     };
   }
 
-  async headObject(input: ObjectRef & { consistency: ReadConsistency }): Promise<ObjectInfo> {
+  async headObject(input: ObjectReadInput): Promise<ObjectInfo> {
     this.fault("headObject");
-    return this.object(input).info;
+    return withPartRange(this.object(input), input.partNumber);
   }
 
   async deleteObject(input: ObjectRef): Promise<void> {
@@ -368,7 +379,11 @@ export class MemoryObjectService implements ObjectService {
       metadata: input.metadata ?? source.info.metadata,
     };
     // Dedup: the copy references the same chunks; no data moves.
-    this.commit(bucket, { info, chunks: source.chunks });
+    this.commit(bucket, {
+      info,
+      chunks: source.chunks,
+      ...(source.partSizes === undefined ? {} : { partSizes: source.partSizes }),
+    });
     return {
       etag: info.etag,
       sizeBytes: info.sizeBytes,
@@ -608,7 +623,11 @@ export class MemoryObjectService implements ObjectService {
       ...(algorithm === undefined ? {} : { checksumType: "COMPOSITE" as const }),
       partsCount: chosen.length,
     };
-    this.commit(bucket, { info, chunks: chosen.flatMap((p) => p.chunks) });
+    this.commit(bucket, {
+      info,
+      chunks: chosen.flatMap((p) => p.chunks),
+      partSizes: chosen.map((p) => p.info.sizeBytes),
+    });
     bucket.uploads.delete(input.uploadId);
     return {
       etag: info.etag,

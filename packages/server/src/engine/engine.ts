@@ -15,7 +15,7 @@ import {
   KeyProviderError,
   type ProviderKeys,
 } from "@enigma/crypto";
-import { Manifest } from "@enigma/manifest";
+import { FEATURE_LEVEL, Manifest } from "@enigma/manifest";
 import { RaftNodeError, readTls } from "@enigma/raft-node";
 import { Distributor, type DistributorEvent, type StorageBackend } from "@enigma/storage";
 import { RemoteCommitter } from "../cluster/remote-committer.js";
@@ -104,6 +104,12 @@ export async function openEngine(settings: EnigmaSettings, opts: OpenEngineOptio
     } else committer = new LocalCommitter(manifest);
     if (opts.committer === undefined && !clusterMember) {
       await ensureDataKey(keystore, manifest, committer, (opts.nowMs ?? Date.now)());
+      // A single node is every replica there is: it switches on what this build implements at
+      // once (a cluster's leader does so once every member supports it: cluster/feature-level.ts).
+      if (manifest.featureLevel() < FEATURE_LEVEL) {
+        const res = await committer.propose({ type: "SetFeatureLevel", level: FEATURE_LEVEL });
+        if (!res.ok) throw new Error(`raising the feature level: ${res.code} ${res.message}`);
+      }
     } else await ensureReplicatedDataKey(keystore, manifest, committer, opts);
     keyring = new ManifestKeyring(keyProvider, keystore, manifest, {
       ...(opts.nowMs === undefined ? {} : { nowMs: opts.nowMs }),

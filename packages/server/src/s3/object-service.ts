@@ -4,7 +4,13 @@
  * chunks are sealed and uploaded here, then one command makes them live (ARCHITECTURE §3).
  */
 import { randomBytes } from "node:crypto";
-import type { ApplyResult, Command, ObjectHeadInfo, ObjectMeta } from "@enigma/manifest";
+import {
+  type ApplyResult,
+  type Command,
+  FEATURES,
+  type ObjectHeadInfo,
+  type ObjectMeta,
+} from "@enigma/manifest";
 import {
   type BucketInfo,
   type ByteRange,
@@ -29,6 +35,7 @@ import {
   type ObjectHandle,
   type ObjectInfo,
   type ObjectMetadata,
+  type ObjectReadInput,
   type ObjectRef,
   type ObjectService,
   type PutObjectInput,
@@ -122,7 +129,7 @@ export class EngineObjectService implements ObjectService {
     return writeResult(res, written.size, written.checksums, "FULL_OBJECT");
   }
 
-  async getObject(input: ObjectRef & { consistency: ReadConsistency }): Promise<ObjectHandle> {
+  async getObject(input: ObjectReadInput): Promise<ObjectHandle> {
     await this.#barrier(input.consistency);
     this.#requireBucket(input.bucket);
     const obj = this.#m.getObject(input.bucket, input.key);
@@ -131,19 +138,35 @@ export class EngineObjectService implements ObjectService {
     const opts = (range?: ByteRange) =>
       range ? { range: { start: range.start, end: range.endInclusive + 1 } } : {};
     return {
-      info: toObjectInfo(obj),
+      info: this.#withPartRange(toObjectInfo(obj), input),
       read: (range?: ByteRange) => mapStorageErrors(reader.read(obj.chunks, opts(range))),
       // The HTTP layer releases each buffer in its socket write's callback; the reader recycles it.
       readLeased: (range?: ByteRange) => mapStorageErrors(reader.readLeased(obj.chunks, opts(range))),
     };
   }
 
-  async headObject(input: ObjectRef & { consistency: ReadConsistency }): Promise<ObjectInfo> {
+  async headObject(input: ObjectReadInput): Promise<ObjectInfo> {
     await this.#barrier(input.consistency);
     this.#requireBucket(input.bucket);
     const head = this.#m.headObject(input.bucket, input.key);
     if (!head) throw new ServiceError("NoSuchKey");
-    return toObjectInfo(head);
+    return this.#withPartRange(toObjectInfo(head), input);
+  }
+
+  /** `?partNumber=N` of a multipart object with recorded parts: the part's byte range. */
+  #withPartRange(info: ObjectInfo, input: ObjectReadInput): ObjectInfo {
+    const n = input.partNumber;
+    if (n === undefined || info.partsCount === undefined || n > info.partsCount) return info;
+    const parts = this.#m.getObjectParts(input.bucket, input.key);
+    if (parts === undefined) return info;
+    let start = 0;
+    for (const p of parts) {
+      if (p.partNumber === n) {
+        return p.size === 0 ? info : { ...info, partRange: { start, endInclusive: start + p.size - 1 } };
+      }
+      start += p.size;
+    }
+    return info;
   }
 
   async deleteObject(input: ObjectRef): Promise<void> {
@@ -169,6 +192,12 @@ export class EngineObjectService implements ObjectService {
           ...(src.meta.partsCount !== undefined ? { partsCount: src.meta.partsCount } : {}),
         }
       : src.meta;
+    // The copy keeps a multipart source's parts (PutObject carries them only once every member
+    // knows the field: feature level ≥ 1).
+    const parts =
+      this.#m.featureLevel() >= FEATURES.objectParts
+        ? this.#m.getObjectParts(input.source.bucket, input.source.key)
+        : undefined;
     const res = await this.#propose({
       type: "PutObject",
       bucket: input.bucket,
@@ -179,6 +208,7 @@ export class EngineObjectService implements ObjectService {
       lastModifiedMs: this.#now(),
       chunks: src.chunks,
       ...preconditionFields(input.precondition),
+      ...(parts === undefined ? {} : { parts }),
     });
     return writeResult(res, src.size, checksums, meta.checksumType);
   }
