@@ -7,12 +7,15 @@
 import { createHash, randomBytes } from "node:crypto";
 import { join } from "node:path";
 import {
+  CompleteMultipartUploadCommand,
   CreateBucketCommand,
+  CreateMultipartUploadCommand,
   GetObjectCommand,
   HeadBucketCommand,
   ListBucketsCommand,
   PutObjectCommand,
   type S3Client,
+  UploadPartCommand,
 } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Manifest } from "../../packages/manifest/src/index.js";
@@ -96,6 +99,49 @@ describe("a 3-node cluster of enigma serve processes", () => {
     } finally {
       m.close();
     }
+  });
+
+  it("raises the feature level on every node once all run this build; a multipart object's parts read from any node", async () => {
+    // The leader asks every member what its build implements (every 5 s) and raises the level.
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const levels = await Promise.all(
+        cluster.ids.map(
+          async (id) =>
+            ((await cluster.node(id).status()) as { featureLevel?: number } | undefined)?.featureLevel,
+        ),
+      );
+      if (levels.every((l) => l === 1)) break;
+      if (Date.now() > deadline) throw new Error(`feature levels stayed at ${JSON.stringify(levels)}`);
+      await sleep(250);
+    }
+    const c1 = clients.get(1)!;
+    const { UploadId } = await c1.send(new CreateMultipartUploadCommand({ Bucket: "shared", Key: "mp" }));
+    const parts = [randomBytes(5 * 1024 * 1024), randomBytes(300_000)];
+    const done: { PartNumber: number; ETag: string }[] = [];
+    for (const [i, body] of parts.entries()) {
+      const r = await c1.send(
+        new UploadPartCommand({ Bucket: "shared", Key: "mp", UploadId, PartNumber: i + 1, Body: body }),
+      );
+      done.push({ PartNumber: i + 1, ETag: r.ETag! });
+    }
+    await c1.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: "shared",
+        Key: "mp",
+        UploadId,
+        MultipartUpload: { Parts: done },
+      }),
+    );
+    const part2 = await clients
+      .get(3)!
+      .send(new GetObjectCommand({ Bucket: "shared", Key: "mp", PartNumber: 2 }));
+    expect(part2.PartsCount).toBe(2);
+    expect(part2.ContentRange).toBe(
+      `bytes ${parts[0]!.length}-${parts[0]!.length + parts[1]!.length - 1}/${parts[0]!.length + parts[1]!.length}`,
+    );
+    expect(sha(Buffer.from(await part2.Body!.transformToByteArray()))).toBe(sha(parts[1]!));
+    written.set("mp", sha(Buffer.concat(parts)));
   });
 
   it("keeps identical manifests on every node", async () => {

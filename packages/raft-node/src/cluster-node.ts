@@ -328,6 +328,27 @@ export class ClusterNode {
     );
   }
 
+  /**
+   * Runs an operator action on member `id` (here when it is this node), without forwarding: for
+   * questions only that member can answer (what its build supports). Rejects when `id` has no
+   * known address, is unreachable, or does not offer the action.
+   */
+  async adminAt(id: NodeId, action: string, args: unknown, timeoutMs?: number): Promise<unknown> {
+    const deadline = Date.now() + this.#timeout(timeoutMs);
+    if (id === this.id) return (await this.#adminLocal(action, args, deadline)).result;
+    const addr = this.raft.addressOf(id);
+    if (addr === undefined) throw new RaftNodeError("InvalidArgument", `no address known for node ${id}`);
+    const res = await this.#leaderClient(addr).admin({
+      action,
+      argsJson: JSON.stringify(args ?? null),
+      onLeader: false,
+      timeoutMs: Math.max(1, deadline - Date.now()),
+      hops: 1,
+    });
+    if (res.failure !== undefined) throw failureToError(res.failure);
+    return parseResult(res.resultJson);
+  }
+
   async #adminLocal(
     action: string,
     args: unknown,

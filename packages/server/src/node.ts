@@ -11,10 +11,11 @@
  */
 import { readFileSync } from "node:fs";
 import { type CredentialKey, decryptCredential, isEncryptedCredential } from "@enigma/crypto";
-import type { Command } from "@enigma/manifest";
+import { type Command, FEATURE_LEVEL } from "@enigma/manifest";
 import { type S3Credential, type S3RequestLog, startS3Server } from "@enigma/s3";
 import type { Logger } from "pino";
 import { AdminRegistry } from "./admin/registry.js";
+import { FeatureRaiser, registerFeatureActions } from "./cluster/feature-level.js";
 import { type RunningCluster, startCluster } from "./cluster/start-cluster.js";
 import type { EnigmaSettings } from "./config/index.js";
 import { type Engine, openEngine } from "./engine/engine.js";
@@ -89,7 +90,12 @@ export async function startNode(opts: NodeOptions): Promise<RunningNode> {
     status: () => {
       const uptimeMs = Date.now() - started;
       const workers = engine?.workers() ?? null;
-      if (cluster !== undefined) return { ...cluster.status(), phase, uptimeMs, workers };
+      // The cluster feature level in force, and the highest this build implements.
+      const features =
+        engine === undefined
+          ? {}
+          : { featureLevel: engine.manifest.featureLevel(), buildFeatureLevel: FEATURE_LEVEL };
+      if (cluster !== undefined) return { ...cluster.status(), phase, uptimeMs, workers, ...features };
       if (engine === undefined) return { nodeId: settings.raft.nodeId, pid: process.pid, phase, uptimeMs };
       const meta = engine.manifest.raftMeta();
       return {
@@ -103,6 +109,7 @@ export async function startNode(opts: NodeOptions): Promise<RunningNode> {
         members: [{ id: settings.raft.nodeId, addr: settings.raft.grpcAddr, role: "voter" }],
         phase,
         uptimeMs,
+        ...features,
         workers,
       };
     },
@@ -189,7 +196,17 @@ export async function startNode(opts: NodeOptions): Promise<RunningNode> {
     registerGcMetrics(metrics.registry, adminCtx);
     registerSnapshotActions(admin, adminCtx);
     registerKeyActions(admin, adminCtx);
+    registerFeatureActions(admin, adminCtx);
     cluster?.node.setAdminHandler(admin.handler());
+    // The leader raises the cluster feature level once every member's build supports it.
+    const featureRaiser =
+      cluster === undefined
+        ? undefined
+        : new FeatureRaiser({
+            engine: eng,
+            cluster,
+            logger: logger.child({ component: "features" }),
+          }).start();
     // Scheduled GC: on the leader (or the single node) every gc_interval; 0 = off.
     const gcScheduler = new GcScheduler({
       engine: eng,
@@ -245,6 +262,7 @@ export async function startNode(opts: NodeOptions): Promise<RunningNode> {
         closing ??= (async () => {
           phase = "stopping";
           await gcScheduler.stop();
+          await featureRaiser?.stop();
           const t0 = Date.now();
           await s3.close({ graceMs: settings.ops.shutdownTimeoutMs });
           logger.info({ ms: Date.now() - t0 }, "s3 requests drained");

@@ -34,6 +34,10 @@ async function put(bucket: string, key: string, data: Buffer, etag?: string): Pr
   return [...written.chunks];
 }
 
+function putCommand(bucket: string, key: string, chunks: readonly ChunkRef[], size: number, etag: string) {
+  return { type: "PutObject", bucket, key, size, etag, meta: {}, lastModifiedMs: 1, chunks };
+}
+
 async function putChunks(
   bucket: string,
   key: string,
@@ -41,7 +45,7 @@ async function putChunks(
   size: number,
   etag: string,
 ) {
-  await propose({ type: "PutObject", bucket, key, size, etag, meta: {}, lastModifiedMs: 1, chunks });
+  await propose(putCommand(bucket, key, chunks, size, etag));
 }
 
 /** The chunk file of `ref` in the local provider (its name is the chunk's object name). */
@@ -100,6 +104,69 @@ describe("verifyObjects", () => {
       expect.stringMatching(/^b\/swapped: content MD5 [0-9a-f]{32} does not match/),
     ]);
     expect(r.chunksChecked).toBe(2 * chunks.length);
+  });
+
+  it("recomputes a multipart object's part MD5s and its MD5 of MD5s where parts are recorded", async () => {
+    t = await openTestEngine({ chunkSize: "16KiB" });
+    expect(t.engine.manifest.featureLevel()).toBe(1);
+    await propose({ type: "CreateBucket", bucket: "b", createdAtMs: 1 });
+    await propose({
+      type: "CreateMultipartUpload",
+      uploadId: "u",
+      bucket: "b",
+      key: "mp",
+      meta: {},
+      initiatedAtMs: 1,
+    });
+    const bodies = [randomBytes(5 * 1024 * 1024), randomBytes(70 * 1024)];
+    const parts: { partNumber: number; size: number; etag: string; chunkCount: number }[] = [];
+    const chunks: ChunkRef[] = [];
+    for (const [i, body] of bodies.entries()) {
+      const w = await t.engine.writer.write(
+        (async function* () {
+          yield body;
+        })(),
+      );
+      await propose({
+        type: "PutPart",
+        uploadId: "u",
+        partNumber: i + 1,
+        size: w.size,
+        etag: w.md5Hex,
+        lastModifiedMs: 2,
+        chunks: w.chunks,
+      });
+      parts.push({ partNumber: i + 1, size: w.size, etag: w.md5Hex, chunkCount: w.chunks.length });
+      chunks.push(...w.chunks);
+    }
+    await propose({
+      type: "CompleteMultipartUpload",
+      uploadId: "u",
+      parts: parts.map((p) => ({ partNumber: p.partNumber, etag: p.etag })),
+      lastModifiedMs: 3,
+    });
+    expect(t.engine.manifest.getObjectParts("b", "mp")).toEqual(parts);
+    const ok = await verifyObjects(t.engine, "b");
+    expect(ok.problems).toEqual([]);
+    expect(ok).toMatchObject({ objectsChecked: 1, etagsChecked: 1, multipartObjects: 0 });
+
+    // A part list that disagrees with the content (each chunk still authenticates).
+    const etag = t.engine.manifest.headObject("b", "mp")!.etag;
+    const wrong = [{ ...parts[0]!, etag: parts[1]!.etag }, parts[1]!];
+    await propose({
+      ...putCommand("b", "bad", chunks, bodies[0]!.length + bodies[1]!.length, etag),
+      parts: wrong,
+    });
+    // And an object ETag that is not the MD5 of its parts' MD5s.
+    const size = bodies[0]!.length + bodies[1]!.length;
+    await propose({ ...putCommand("b", "bad2", chunks, size, `${"0".repeat(32)}-2`), parts });
+    const r = await verifyObjects(t.engine, "b");
+    expect(r.problems).toEqual([
+      expect.stringMatching(/^b\/bad: part 1 content MD5 [0-9a-f]{32} does not match its ETag/),
+      expect.stringMatching(
+        /^b\/bad2: the MD5 of its parts' MD5s, [0-9a-f]{32}-2, does not match its ETag 0{32}-2/,
+      ),
+    ]);
   });
 
   it("reports a corrupt chunk against its object and keeps going", async () => {

@@ -6,8 +6,10 @@
  * - a single-part object's ETag is the MD5 of its content, so the content is hashed again and
  *   compared — a chunk list that was reordered, truncated or swapped for other valid chunks in the
  *   manifest fails here even though every chunk authenticates;
- * - a multipart object's ETag is an MD5 of its parts' MD5s and the manifest does not keep part
- *   boundaries, so for those only the chunks and the size are checked (counted in the report).
+ * - a multipart object's ETag is an MD5 of its parts' MD5s: where the manifest records its parts
+ *   (objects completed at cluster feature level 1 or later) each part's MD5 is recomputed and
+ *   compared with the part's ETag, and their MD5 with the object's; for older multipart objects
+ *   only the chunks and the size can be checked (counted in the report).
  * With `replicas`, each distinct chunk is also read from every location on its own (ChunkChecker).
  * Objects deleted while the walk runs are skipped, not reported.
  */
@@ -26,9 +28,9 @@ export interface ObjectVerifyReport {
   readonly prefix: string;
   readonly ok: boolean;
   readonly objectsChecked: number;
-  /** Single-part objects whose content MD5 was compared with their ETag. */
+  /** Objects whose ETag was recomputed from their content (single-part, or multipart with recorded parts). */
   readonly etagsChecked: number;
-  /** Multipart objects: chunks and size checked, ETag not recomputable (no part boundaries kept). */
+  /** Multipart objects without recorded parts: chunks and size checked, ETag not recomputable. */
   readonly multipartObjects: number;
   readonly chunksChecked: number;
   readonly bytesChecked: number;
@@ -70,30 +72,54 @@ export async function verifyObjects(
       if (obj === undefined) continue;
       objects++;
       const where = `${bucket}/${obj.key}`;
-      const md5 = MD5_ETAG.test(obj.etag) ? createHash("md5") : undefined;
-      if (md5 === undefined) multipart++;
-      let sum = 0;
+      const singlePart = MD5_ETAG.test(obj.etag);
+      const parts = singlePart ? undefined : engine.manifest.getObjectParts(bucket, obj.key);
+      if (!singlePart && parts === undefined) multipart++;
+      // The object in spans whose MD5 is known: the whole object (single-part), each recorded
+      // part, or — a multipart object without recorded parts — one span checked for chunks only.
+      const spans: { what: string; count: number; etag: string | undefined }[] = parts?.map((p) => ({
+        what: ` part ${p.partNumber}`,
+        count: p.chunkCount,
+        etag: p.etag,
+      })) ?? [{ what: "", count: obj.chunks.length, etag: singlePart ? obj.etag : undefined }];
+      const digests: Buffer[] = [];
       let readable = true;
-      for (const [i, ref] of obj.chunks.entries()) {
-        chunks++;
-        sum += ref.size;
-        try {
-          const plain = await check.read(`${where} chunk #${i}`, ref);
-          md5?.update(plain);
-          bytes += plain.length;
-        } catch (err) {
-          readable = false;
-          check.problem(`${where} chunk #${i}`, ref, (err as Error).message);
+      let sum = 0;
+      let next = 0;
+      for (const span of spans) {
+        const md5 = span.etag === undefined ? undefined : createHash("md5");
+        for (const ref of obj.chunks.slice(next, next + span.count)) {
+          const i = next++;
+          chunks++;
+          sum += ref.size;
+          try {
+            const plain = await check.read(`${where} chunk #${i}`, ref);
+            md5?.update(plain);
+            bytes += plain.length;
+          } catch (err) {
+            readable = false;
+            check.problem(`${where} chunk #${i}`, ref, (err as Error).message);
+          }
+          hooks.onBytes?.(ref.size);
         }
-        hooks.onBytes?.(ref.size);
+        if (md5 === undefined) continue;
+        const digest = md5.digest();
+        digests.push(digest);
+        if (readable && digest.toString("hex") !== span.etag)
+          check.report(
+            `${where}:${span.what} content MD5 ${digest.toString("hex")} does not match its ETag ${span.etag}`,
+          );
       }
-      if (sum !== obj.size)
+      if (sum !== obj.size || next !== obj.chunks.length)
         check.report(`${where}: chunks hold ${sum} bytes, the object is ${obj.size} bytes long`);
-      if (md5 !== undefined && readable) {
-        etags++;
-        const actual = md5.digest("hex");
-        if (actual !== obj.etag)
-          check.report(`${where}: content MD5 ${actual} does not match its ETag ${obj.etag}`);
+      if (!readable || (!singlePart && parts === undefined)) continue;
+      etags++;
+      if (parts !== undefined) {
+        const combined = `${createHash("md5").update(Buffer.concat(digests)).digest("hex")}-${parts.length}`;
+        if (combined !== obj.etag)
+          check.report(
+            `${where}: the MD5 of its parts' MD5s, ${combined}, does not match its ETag ${obj.etag}`,
+          );
       }
     }
     if (!page.isTruncated || page.nextStartAfter === undefined) break;

@@ -39,7 +39,7 @@ export async function verifyCommand(ctx: Context, idOrName: string | undefined, 
     bar.stop();
     ctx.out.result(r, () =>
       [
-        `${r.ok ? "OK" : "FAILED"}: bucket ${r.bucket}${r.prefix ? ` prefix "${r.prefix}"` : ""}: ${r.objectsChecked} objects, ${r.chunksChecked} chunks, ${formatBytes(r.bytesChecked)} checked${replicaNote(r.replicasChecked)}; content MD5 matched the ETag of ${r.etagsChecked} single-part objects (${r.multipartObjects} multipart: chunks and size only)`,
+        `${r.ok ? "OK" : "FAILED"}: bucket ${r.bucket}${r.prefix ? ` prefix "${r.prefix}"` : ""}: ${r.objectsChecked} objects, ${r.chunksChecked} chunks, ${formatBytes(r.bytesChecked)} checked${replicaNote(r.replicasChecked)}; ETag recomputed from the content of ${r.etagsChecked} (${r.multipartObjects} multipart without recorded parts: chunks and size only)`,
         ...problemLines(r),
       ].join("\n"),
     );
