@@ -18,7 +18,7 @@ import {
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Manifest } from "../../packages/manifest/src/index.js";
+import { FEATURE_LEVEL, Manifest } from "../../packages/manifest/src/index.js";
 import { runEnigma } from "../support/cli.js";
 import { TEST_PASSPHRASE } from "../support/engine.js";
 import { CLUSTER_SECRET, sleep, TestCluster } from "./harness.js";
@@ -111,7 +111,7 @@ describe("a 3-node cluster of enigma serve processes", () => {
             ((await cluster.node(id).status()) as { featureLevel?: number } | undefined)?.featureLevel,
         ),
       );
-      if (levels.every((l) => l === 1)) break;
+      if (levels.every((l) => l === FEATURE_LEVEL)) break;
       if (Date.now() > deadline) throw new Error(`feature levels stayed at ${JSON.stringify(levels)}`);
       await sleep(250);
     }

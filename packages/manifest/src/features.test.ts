@@ -114,6 +114,27 @@ describe("cluster feature level", () => {
     expect(m.checkInvariants()).toEqual([]);
   });
 
+  it("from level 2 an upload under another name merges no locations into the chunk's row", () => {
+    for (const level of [1, 2]) {
+      const m = Manifest.openInMemory();
+      const log = new Log(m);
+      log.ok({ type: "CreateBucket", bucket: "b", createdAtMs: 1 });
+      log.ok({ type: "SetFeatureLevel", level });
+      const first = chunk("x", 10, ["a"]);
+      log.ok(put("b", "k1", [first]));
+      // Same content, uploaded again under another object name, to another provider.
+      const other = { ...first, nameTag: "ee".repeat(40), locations: ["c"] };
+      log.ok(put("b", "k2", [other]));
+      const row = m.getChunk(first.hash);
+      expect(row?.nameTag).toBe(first.nameTag);
+      expect(row?.locations).toEqual(level === 1 ? ["a", "c"] : ["a"]);
+      expect(row?.refcount).toBe(2);
+      // The same name from another writer still adds its providers.
+      log.ok(put("b", "k3", [{ ...first, locations: ["d"] }]));
+      expect(m.getChunk(first.hash)?.locations).toEqual(level === 1 ? ["a", "c", "d"] : ["a", "d"]);
+    }
+  });
+
   it("never lowers the level; replicas applying the same log agree byte for byte", () => {
     const replicas = [Manifest.openInMemory(), Manifest.openInMemory()];
     for (const m of replicas) {

@@ -7,7 +7,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { ChunkRef } from "@enigma/manifest";
+import { type ChunkRef, FEATURE_LEVEL } from "@enigma/manifest";
 import { afterEach, describe, expect, it } from "vitest";
 import { openTestEngine, type TestEngine } from "../../../../test/support/engine.js";
 import { CliError, ExitCode } from "../exit-codes.js";
@@ -108,7 +108,7 @@ describe("verifyObjects", () => {
 
   it("recomputes a multipart object's part MD5s and its MD5 of MD5s where parts are recorded", async () => {
     t = await openTestEngine({ chunkSize: "16KiB" });
-    expect(t.engine.manifest.featureLevel()).toBe(1);
+    expect(t.engine.manifest.featureLevel()).toBe(FEATURE_LEVEL);
     await propose({ type: "CreateBucket", bucket: "b", createdAtMs: 1 });
     await propose({
       type: "CreateMultipartUpload",

@@ -7,12 +7,14 @@
 import type Database from "better-sqlite3";
 import type { ChunkRef } from "../commands.js";
 import { assertInvariant } from "../errors.js";
+import type { FeatureLevel } from "./features.js";
 import { type ApplyContext, refuse } from "./refusal.js";
 
 interface ChunkHead {
   readonly state: "live" | "deleting";
   readonly size: number;
   readonly locations: string;
+  readonly name_tag: string;
 }
 
 interface Pending {
@@ -32,6 +34,7 @@ const GONE_MESSAGE = "chunk(s) are being or were garbage-collected since the wri
 
 export class ChunkRefs {
   readonly #select: Database.Statement<[string], ChunkHead>;
+  readonly #features: FeatureLevel;
   readonly #insert: Database.Statement<[string, number, number, number, number, string, string, number]>;
   readonly #addRefs: Database.Statement<[number, string, string]>;
   readonly #retain: Database.Statement<[number, string]>;
@@ -46,8 +49,9 @@ export class ChunkRefs {
     { refcount: number }
   >;
 
-  constructor(db: Database.Database) {
-    this.#select = db.prepare("SELECT state, size, locations FROM chunks WHERE hash = ?");
+  constructor(db: Database.Database, features: FeatureLevel) {
+    this.#features = features;
+    this.#select = db.prepare("SELECT state, size, locations, name_tag FROM chunks WHERE hash = ?");
     this.#insert = db.prepare(
       `INSERT INTO chunks (hash, size, sealed_size, key_id, compressed, name_tag, locations, refcount,
          state, zero_since_ms, zero_since_index)
@@ -170,7 +174,11 @@ export class ChunkRefs {
         );
       } else {
         const merged = new Set<string>(JSON.parse(head.locations) as string[]);
-        if (!stale.has(hash)) for (const l of p.locations) merged.add(l);
+        // From feature level 2 an upload under another name than the row's (two writers racing on
+        // new content) adds no locations: the providers it wrote hold its name, not the row's, and
+        // its object is an orphan for the sweep. Below it, every replica merges as older builds do.
+        const otherName = head.name_tag !== p.first.nameTag && this.#features.has("exactLocations");
+        if (!stale.has(hash) && !otherName) for (const l of p.locations) merged.add(l);
         this.#addRefs.run(p.count, encodeLocations(merged), hash);
       }
     }

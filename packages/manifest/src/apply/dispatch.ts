@@ -22,8 +22,8 @@ export class CommandProcessor {
   readonly #features: FeatureLevel;
 
   constructor(db: Database.Database) {
-    const refs = new ChunkRefs(db);
     this.#features = new FeatureLevel(db);
+    const refs = new ChunkRefs(db, this.#features);
     const store = new ObjectStore(db, refs, this.#features);
     this.#buckets = new BucketCommands(db);
     this.#objects = new ObjectCommands(store, refs);

@@ -1,19 +1,22 @@
 /**
  * The cluster feature level (DESIGN.md "Feature level"). A build implements levels 0..FEATURE_LEVEL;
  * the replicated level says which apply behaviours are on. Level 1: CompleteMultipartUpload and
- * CopyObject record part boundaries (object_parts).
+ * CopyObject record part boundaries (object_parts). Level 2: an upload of a known chunk under
+ * another object name merges no locations into its row.
  */
 import type Database from "better-sqlite3";
 import type { ApplyResult, Command } from "../commands.js";
 import { ManifestError } from "../errors.js";
 
 /** The highest feature level this build implements. */
-export const FEATURE_LEVEL = 1;
+export const FEATURE_LEVEL = 2;
 
 /** Feature levels, by what they switch on. */
 export const FEATURES = {
   /** CompleteMultipartUpload / CopyObject keep each part's size, ETag and chunk count. */
   objectParts: 1,
+  /** A chunk row lists only providers holding its own object name (no phantom locations). */
+  exactLocations: 2,
 } as const;
 
 export class FeatureLevel {
