@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import type { ApplyEntry } from "./apply/entries.js";
+import { FEATURE_LEVEL } from "./apply/features.js";
 import type { ChunkRef, Command } from "./commands.js";
 import { Manifest } from "./manifest.js";
 import { chunk, MiB, md5Of, prng, sizeOf } from "./test-support.js";
@@ -36,7 +37,11 @@ function generate(seed: number): Command[] {
     }
   };
   apply({ type: "CreateBucket", bucket: "b", createdAtMs: now });
+  // Half the sequences raise the feature level part-way (new nodes run at the build's level, old
+  // clusters below it): part rows and the location rule then come into play mid-sequence.
+  const raiseAt = seed % 2 === 0 ? int(OPS) : -1;
   for (let op = 0; op < OPS; op++) {
+    if (op === raiseAt) apply({ type: "SetFeatureLevel", level: FEATURE_LEVEL });
     now += int(50);
     const r = rand();
     const key = pick(KEYS);
