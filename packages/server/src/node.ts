@@ -13,6 +13,7 @@ import { readFileSync } from "node:fs";
 import { type CredentialKey, decryptCredential, isEncryptedCredential } from "@enigma/crypto";
 import { type Command, FEATURE_LEVEL } from "@enigma/manifest";
 import { type S3Credential, type S3RequestLog, startS3Server } from "@enigma/s3";
+import { FreeSpaceGuard } from "@enigma/storage";
 import type { Logger } from "pino";
 import { AdminRegistry } from "./admin/registry.js";
 import { FeatureRaiser, registerFeatureActions } from "./cluster/feature-level.js";
@@ -226,7 +227,12 @@ export async function startNode(opts: NodeOptions): Promise<RunningNode> {
       host: s3Addr.host,
       port: s3Addr.port,
       ...(tls ? { tls } : {}),
-      service: new EngineObjectService(eng, { onWrite: (w) => metrics.onChunksWritten(w) }),
+      service: new EngineObjectService(eng, {
+        onWrite: (w) => metrics.onChunksWritten(w),
+        metadataSpace: new FreeSpaceGuard(settings.raft.dataDir, {
+          ...(settings.raft.minFreeBytes === undefined ? {} : { minFreeBytes: settings.raft.minFreeBytes }),
+        }),
+      }),
       credentials,
       region: settings.s3.region,
       ...(settings.s3.rootDomain ? { virtualHostRoots: [settings.s3.rootDomain] } : {}),

@@ -325,6 +325,13 @@ export const OPTIONS: readonly OptionSpec[] = [
   }),
   o({
     section: "raft",
+    key: "min_free_space",
+    envKind: "string",
+    schema: sizeBytes,
+    doc: "Object writes are refused (507) while the data dir's filesystem has less free space than this, keeping room for the Raft log, manifest and snapshots: deletes and GC still work (default 1 % of the filesystem, at most 1 GiB; 0 = off).",
+  }),
+  o({
+    section: "raft",
     key: "cluster_secret",
     envKind: "string",
     schema: z.string().min(16),

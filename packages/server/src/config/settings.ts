@@ -56,6 +56,8 @@ export interface EnigmaSettings {
     readonly snapshotThreshold: number;
     readonly clusterSecret: string | undefined;
     readonly requestTimeoutMs: number;
+    /** Free space object writes leave on the data dir's filesystem (undefined: the default). */
+    readonly minFreeBytes: number | undefined;
     /** Mutual TLS between nodes: all three set, or none. */
     readonly tls:
       | { readonly certPath: string; readonly keyPath: string; readonly caPath: string }
@@ -122,6 +124,7 @@ export function toSettings(cfg: LoadedConfig): EnigmaSettings {
       snapshotThreshold: g("raft", "snapshot_threshold"),
       clusterSecret: g("raft", "cluster_secret"),
       requestTimeoutMs: g("raft", "request_timeout_ms"),
+      minFreeBytes: g<number | undefined>("raft", "min_free_space"),
       tls: raftTls(cfg),
     },
     ops: {

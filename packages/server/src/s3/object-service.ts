@@ -50,7 +50,7 @@ import {
   type WritePrecondition,
   type WriteResult,
 } from "@enigma/s3";
-import { StorageError } from "@enigma/storage";
+import { type FreeSpaceGuard, StorageError } from "@enigma/storage";
 import { isDiskFull } from "../disk-full.js";
 import type { Engine } from "../engine/engine.js";
 import { tapPieces } from "../engine/pieces.js";
@@ -75,17 +75,21 @@ export interface ObjectServiceOptions {
   readonly nowMs?: () => number;
   /** Called after each body went through the chunk pipeline (metrics: uploaded vs deduplicated). */
   readonly onWrite?: (w: { uploadedChunks: number; uploadedBytes: number; dedupedChunks: number }) => void;
+  /** The data dir's free-space reserve (`[raft] min_free_space`); writes are refused below it. */
+  readonly metadataSpace?: Pick<FreeSpaceGuard, "admit">;
 }
 
 export class EngineObjectService implements ObjectService {
   readonly #engine: Engine;
   readonly #now: () => number;
   readonly #onWrite: ObjectServiceOptions["onWrite"];
+  readonly #metadataSpace: ObjectServiceOptions["metadataSpace"];
 
   constructor(engine: Engine, opts: ObjectServiceOptions = {}) {
     this.#engine = engine;
     this.#now = opts.nowMs ?? Date.now;
     this.#onWrite = opts.onWrite;
+    this.#metadataSpace = opts.metadataSpace;
   }
 
   // ── buckets ─────────────────────────────────────────────────────────────────────────────
@@ -96,6 +100,7 @@ export class EngineObjectService implements ObjectService {
   }
 
   async createBucket(input: { bucket: string }): Promise<void> {
+    await this.#refuseWhenFull();
     await this.#propose({ type: "CreateBucket", bucket: input.bucket, createdAtMs: this.#now() });
   }
 
@@ -114,6 +119,7 @@ export class EngineObjectService implements ObjectService {
 
   async putObject(input: PutObjectInput): Promise<WriteResult> {
     this.#requireBucket(input.bucket);
+    await this.#refuseWhenFull();
     const written = await this.#writeBody(input.body, MAX_PUT_OBJECT_BYTES);
     const res = await this.#propose({
       type: "PutObject",
@@ -179,6 +185,7 @@ export class EngineObjectService implements ObjectService {
   }
 
   async copyObject(input: CopyObjectInput): Promise<WriteResult> {
+    await this.#refuseWhenFull();
     // Read the source after a barrier and re-reference its chunks in one PutObject: no data moves.
     // The destination preconditions are enforced atomically by apply.
     await this.#barrier("linearizable");
@@ -239,6 +246,7 @@ export class EngineObjectService implements ObjectService {
   // ── multipart ───────────────────────────────────────────────────────────────────────────
 
   async createMultipartUpload(input: CreateMultipartUploadInput): Promise<{ uploadId: string }> {
+    await this.#refuseWhenFull();
     const uploadId = randomBytes(16).toString("base64url");
     const meta: ObjectMeta = {
       ...toManifestMeta(input.metadata, {}, undefined),
@@ -257,6 +265,7 @@ export class EngineObjectService implements ObjectService {
 
   async uploadPart(input: UploadPartInput): Promise<WriteResult> {
     this.#upload(input);
+    await this.#refuseWhenFull();
     const written = await this.#writeBody(input.body, MAX_PART_SIZE_BYTES);
     const lastModifiedMs = this.#now();
     await this.#propose({
@@ -273,6 +282,7 @@ export class EngineObjectService implements ObjectService {
   }
 
   async uploadPartCopy(input: UploadPartCopyInput): Promise<WriteResult> {
+    await this.#refuseWhenFull();
     await this.#barrier("linearizable");
     const upload = this.#upload(input);
     const src = this.#source(input.source);
@@ -404,6 +414,20 @@ export class EngineObjectService implements ObjectService {
     } catch (err) {
       throw new ServiceError("Unavailable", "no leader to confirm the read", { cause: err });
     }
+  }
+
+  /**
+   * Writes that add data or objects are refused (507) while the data dir's filesystem is below its
+   * reserve (`[raft] min_free_space`), so the Raft log, the manifest and snapshots keep room and
+   * deletes, aborts, completions and GC still commit. Not checked: those, and reads.
+   */
+  async #refuseWhenFull(): Promise<void> {
+    const short = await this.#metadataSpace?.admit(0);
+    if (short)
+      throw new ServiceError(
+        "InsufficientStorage",
+        `${short.availableBytes} bytes free under the data dir, below its ${short.reserveBytes}-byte reserve ([raft] min_free_space)`,
+      );
   }
 
   async #propose(command: Command): Promise<Applied> {
