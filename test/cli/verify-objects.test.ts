@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runEnigma } from "../support/cli.js";
-import { openTestEngine, TEST_PASSPHRASE } from "../support/engine.js";
+import { openTestEngine, putBytes, TEST_PASSPHRASE } from "../support/engine.js";
 
 const dir = mkdtempSync(join(tmpdir(), "enigma-verify-objects-"));
 const env = { ENIGMA_CONFIG_DIR: dir, ENIGMA_PASSPHRASE: TEST_PASSPHRASE };
@@ -27,31 +27,9 @@ interface Report {
 beforeAll(async () => {
   const t = await openTestEngine({ dir, chunkSize: "16KiB" });
   try {
-    const ok = async (cmd: Record<string, unknown>) => {
-      const res = await t.engine.committer.propose(cmd as never);
-      if (!res.ok) throw new Error(`${res.code} ${res.message}`);
-    };
-    await ok({ type: "CreateBucket", bucket: "photos", createdAtMs: 1 });
-    for (const [key, size] of [
-      ["2026/a.jpg", 90 * 1024],
-      ["2026/b.jpg", 10 * 1024],
-    ] as const) {
-      const w = await t.engine.writer.write(
-        (async function* () {
-          yield randomBytes(size);
-        })(),
-      );
-      await ok({
-        type: "PutObject",
-        bucket: "photos",
-        key,
-        size: w.size,
-        etag: w.md5Hex,
-        meta: {},
-        lastModifiedMs: 1,
-        chunks: w.chunks,
-      });
-    }
+    await t.engine.committer.propose({ type: "CreateBucket", bucket: "photos", createdAtMs: 1 });
+    await putBytes(t.engine, "photos", "2026/a.jpg", randomBytes(90 * 1024));
+    await putBytes(t.engine, "photos", "2026/b.jpg", randomBytes(10 * 1024));
   } finally {
     await t.engine.close();
   }

@@ -22,12 +22,11 @@ import {
   ListObjectsV2Command,
   PutObjectCommand,
   type S3Client,
-  S3ServiceException,
 } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runEnigma } from "../support/cli.js";
 import { TEST_PASSPHRASE } from "../support/engine.js";
-import { type ServeProcess, serveClient, startServe } from "../support/serve.js";
+import { type ServeProcess, s3Failure, serveClient, startServe } from "../support/serve.js";
 import { availableBytes, fillToTheByte, mountTmpfs, unmountTmpfs } from "../support/tmpfs.js";
 
 const MiB = 1024 * 1024;
@@ -72,17 +71,6 @@ async function put(key: string, bytes = OBJECT): Promise<void> {
   stored.set(key, sha(body));
 }
 
-async function s3Error(p: Promise<unknown>): Promise<{ name: string; status: number; message: string }> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof S3ServiceException)
-      return { name: err.name, status: err.$metadata.httpStatusCode ?? 0, message: err.message };
-    throw err;
-  }
-  throw new Error("expected the request to fail");
-}
-
 async function getSha(key: string): Promise<string> {
   const r = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
   return sha(await r.Body!.transformToByteArray());
@@ -114,16 +102,16 @@ describe.skipIf(skip !== null)("a full disk under a real gateway", () => {
   });
 
   it("refuses writes at the reserve with 507, keeping what was stored", { timeout: 120_000 }, async () => {
-    let refused: Awaited<ReturnType<typeof s3Error>> | undefined;
+    let refused: Awaited<ReturnType<typeof s3Failure>> | undefined;
     for (let i = 0; i < 40 && refused === undefined; i++) {
       const key = `k${String(i).padStart(2, "0")}`;
       try {
         await put(key);
       } catch (err) {
-        refused = await s3Error(Promise.reject(err));
-        expect(await s3Error(client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key })))).toMatchObject(
-          { status: 404 },
-        );
+        refused = await s3Failure(Promise.reject(err));
+        expect(
+          await s3Failure(client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }))),
+        ).toMatchObject({ status: 404 });
       }
     }
     expect(refused).toMatchObject({ name: "InsufficientStorage", status: 507 });
@@ -160,7 +148,7 @@ describe.skipIf(skip !== null)("a full disk under a real gateway", () => {
     timeout: 120_000,
   }, async () => {
     const junk = fillToTheByte(dir);
-    const refused = await s3Error(client.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: "k01" })));
+    const refused = await s3Failure(client.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: "k01" })));
     expect(refused.status).toBe(507);
     expect(refused.name).toBe("InsufficientStorage");
     // Reads still work, and the node answers its health checks.

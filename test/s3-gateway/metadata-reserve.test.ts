@@ -18,25 +18,13 @@ import {
   GetObjectCommand,
   PutObjectCommand,
   type S3Client,
-  S3ServiceException,
 } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ServeProcess, serveClient, startServe } from "../support/serve.js";
+import { type ServeProcess, s3Failure, serveClient, startServe } from "../support/serve.js";
 
 let serve: ServeProcess | undefined;
 let client: S3Client;
 let dir = "";
-
-async function failure(p: Promise<unknown>): Promise<{ name: string; status: number; message: string }> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof S3ServiceException)
-      return { name: err.name, status: err.$metadata.httpStatusCode ?? 0, message: err.message };
-    throw err;
-  }
-  throw new Error("expected the request to fail");
-}
 
 beforeAll(async () => {
   // Some objects first, then a restart with a reserve no disk can meet.
@@ -70,7 +58,7 @@ describe("the data dir's free-space reserve", () => {
       () => client.send(new CreateMultipartUploadCommand({ Bucket: "meta", Key: "mp2" })),
       () => client.send(new CreateBucketCommand({ Bucket: "meta2" })),
     ]) {
-      const f = await failure(write());
+      const f = await s3Failure(write());
       expect(f).toMatchObject({ name: "InsufficientStorage", status: 507 });
       expect(f.message).toMatch(/free-space reserve/);
     }
@@ -80,7 +68,7 @@ describe("the data dir's free-space reserve", () => {
     const got = await client.send(new GetObjectCommand({ Bucket: "meta", Key: "a" }));
     expect(await got.Body!.transformToString()).toBe("body a");
     await client.send(new DeleteObjectCommand({ Bucket: "meta", Key: "b" }));
-    expect(await failure(client.send(new GetObjectCommand({ Bucket: "meta", Key: "b" })))).toMatchObject({
+    expect(await s3Failure(client.send(new GetObjectCommand({ Bucket: "meta", Key: "b" })))).toMatchObject({
       status: 404,
     });
     const UploadId = readFileSync(join(dir, "upload-id"), "utf8");

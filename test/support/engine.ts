@@ -15,6 +15,7 @@ import {
   EngineObjectService,
   loadConfig,
   openEngine,
+  proposeOrThrow,
   toSettings,
 } from "../../packages/server/src/index.js";
 
@@ -43,6 +44,36 @@ export async function prepareDataDir(dir: string, opts: TestEngineOptions = {}):
   const toml = `[enigma]\nchunk_size = "${opts.chunkSize ?? "64KiB"}"\n${opts.extraToml ?? ""}`;
   writeFileSync(join(dir, "enigma.toml"), toml);
   await createKeystore(join(dir, "keystore.enigma"), TEST_PASSPHRASE, { argon2: TEST_ARGON2 });
+}
+
+/**
+ * Writes `bytes` through the engine's chunk pipeline and commits them as object `key` (the path a
+ * PUT takes, without HTTP). `etag` defaults to the content's MD5; `extra` adds command fields.
+ */
+export async function putBytes(
+  engine: Pick<Engine, "writer" | "committer">,
+  bucket: string,
+  key: string,
+  bytes: Uint8Array,
+  opts: { etag?: string; extra?: Record<string, unknown> } = {},
+) {
+  const written = await engine.writer.write(
+    (async function* () {
+      yield Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    })(),
+  );
+  await proposeOrThrow(engine.committer, {
+    type: "PutObject",
+    bucket,
+    key,
+    size: written.size,
+    etag: opts.etag ?? written.md5Hex,
+    meta: {},
+    lastModifiedMs: Date.now(),
+    chunks: written.chunks,
+    ...opts.extra,
+  } as never);
+  return written;
 }
 
 export async function openTestEngine(opts: TestEngineOptions = {}): Promise<TestEngine> {
@@ -108,23 +139,7 @@ export function engineBackend(opts: TestEngineOptions = {}): BackendFactory<Engi
         return countObjects(engine.manifest, bucket);
       },
       async seed(bucket, key, data) {
-        const bytes = typeof data === "string" ? Buffer.from(data) : data;
-        const written = await engine.writer.write(
-          (async function* () {
-            yield bytes;
-          })(),
-        );
-        const res = await engine.committer.propose({
-          type: "PutObject",
-          bucket,
-          key,
-          size: written.size,
-          etag: written.md5Hex,
-          meta: {},
-          lastModifiedMs: Date.now(),
-          chunks: written.chunks,
-        });
-        if (!res.ok) throw new Error(`seed ${bucket}/${key}: ${res.code} ${res.message}`);
+        await putBytes(engine, bucket, key, typeof data === "string" ? Buffer.from(data) : data);
       },
       chunkReads: () => chunkReads,
       listRowsVisited: () => engine.manifest.listCounters().rows,

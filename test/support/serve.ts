@@ -167,6 +167,20 @@ async function launch(dataDir: string, ownDir: boolean, opts: ServeOptions): Pro
   };
 }
 
+/** The S3 error a request failed with (name, HTTP status, message); throws if it succeeded. */
+export async function s3Failure(
+  p: Promise<unknown>,
+): Promise<{ name: string; status: number; message: string }> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof S3ServiceException)
+      return { name: err.name, status: err.$metadata.httpStatusCode ?? 0, message: err.message };
+    throw err;
+  }
+  throw new Error("expected the request to fail");
+}
+
 export function serveClient(
   serve: Pick<ServeProcess, "s3Url">,
   opts: { maxAttempts?: number } = {},

@@ -9,7 +9,7 @@ import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type ChunkRef, FEATURE_LEVEL } from "@enigma/manifest";
 import { afterEach, describe, expect, it } from "vitest";
-import { openTestEngine, type TestEngine } from "../../../../test/support/engine.js";
+import { openTestEngine, putBytes, type TestEngine } from "../../../../test/support/engine.js";
 import { CliError, ExitCode } from "../exit-codes.js";
 import { verifyObjects } from "./verify-objects.js";
 
@@ -25,13 +25,7 @@ async function propose(cmd: Record<string, unknown>): Promise<void> {
 }
 
 async function put(bucket: string, key: string, data: Buffer, etag?: string): Promise<ChunkRef[]> {
-  const written = await t!.engine.writer.write(
-    (async function* () {
-      yield data;
-    })(),
-  );
-  await putChunks(bucket, key, written.chunks, written.size, etag ?? written.md5Hex);
-  return [...written.chunks];
+  return [...(await putBytes(t!.engine, bucket, key, data, etag === undefined ? {} : { etag })).chunks];
 }
 
 function putCommand(bucket: string, key: string, chunks: readonly ChunkRef[], size: number, etag: string) {
