@@ -153,6 +153,8 @@ export function createS3Handler(options: S3HandlerOptions): S3RequestHandler {
     res.setHeader("Server", "Enigma");
     const socket = req.socket;
     const written0 = socket.bytesWritten;
+    // Whether the client sends its body: not yet when it waits for 100 Continue (sendContinue).
+    let bodyComing = !/100-continue/i.test(req.headers.expect ?? "");
     let bytesIn = 0;
     const counted = () =>
       new RequestBodyReader(req, (n) => {
@@ -177,6 +179,15 @@ export function createS3Handler(options: S3HandlerOptions): S3RequestHandler {
     };
     res.once("finish", logDone);
     res.once("close", logDone);
+    // A request answered with part of its body unread and no `Connection: close` (its reader left
+    // early and paused it): drop the rest, bounded, so the connection can serve its next request.
+    res.once("finish", () => {
+      if (bodyComing && bodyUnread(req) && !req.destroyed && !res.hasHeader("connection")) {
+        void drainBody(req, ERROR_DRAIN_MAX_BYTES, ERROR_DRAIN_MAX_MS).then((complete) => {
+          if (!complete && !req.destroyed) req.destroy();
+        });
+      }
+    });
     try {
       if (headerBytes(req.rawHeaders) > MAX_REQUEST_HEADER_BYTES)
         throw new S3Error("RequestHeaderSectionTooLarge");
@@ -215,6 +226,7 @@ export function createS3Handler(options: S3HandlerOptions): S3RequestHandler {
       const sendContinue = () => {
         if (continueSent) return;
         continueSent = true;
+        bodyComing = true;
         if (/100-continue/i.test(req.headers.expect ?? "")) res.writeContinue();
       };
       const consistencyHeader = header("x-enigma-consistency");
@@ -262,7 +274,7 @@ export function createS3Handler(options: S3HandlerOptions): S3RequestHandler {
       const error = toS3Error(err, names);
       errorCode = error.code;
       if (error.code === "InternalError") options.onInternalError?.(err, requestId);
-      sendError(req, res, error, resource, requestId);
+      sendError(req, res, error, resource, requestId, bodyComing);
     }
   }
 
@@ -275,23 +287,85 @@ export function createS3Handler(options: S3HandlerOptions): S3RequestHandler {
   };
 }
 
+/**
+ * An error answered while the client is still sending its body (a PUT refused mid-upload: full
+ * disk, bad checksum, too large) first reads and drops the rest of the body, up to these limits,
+ * then answers. Answering at once and closing made the kernel reset the connection when more
+ * body arrived, and a reset can discard the answer before the client reads it: clients saw
+ * ECONNRESET instead of 507 InsufficientStorage. Within the limits the connection even stays
+ * open; past them the answer goes out with `Connection: close` (a reset is then still possible,
+ * for bodies too large to be worth reading).
+ */
+export const ERROR_DRAIN_MAX_BYTES = 8 * 1024 * 1024;
+export const ERROR_DRAIN_MAX_MS = 2000;
+
+/** Reads and drops what is left of `req`'s body; true when it ended within the limits. */
+function drainBody(req: IncomingMessage, maxBytes: number, maxMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (req.readableEnded) {
+      resolve(true);
+      return;
+    }
+    let seen = 0;
+    const done = (complete: boolean) => {
+      clearTimeout(timer);
+      req.off("data", onData);
+      req.off("end", onEnd);
+      req.off("close", onClose);
+      if (!complete) req.pause();
+      resolve(complete);
+    };
+    const onData = (piece: Buffer) => {
+      seen += piece.length;
+      if (seen > maxBytes) done(false);
+    };
+    const onEnd = () => done(true);
+    const onClose = () => done(req.readableEnded);
+    const timer = setTimeout(() => done(false), maxMs);
+    timer.unref();
+    req.on("data", onData);
+    req.on("end", onEnd);
+    req.on("close", onClose);
+    req.resume();
+  });
+}
+
 function sendError(
   req: IncomingMessage,
   res: ServerResponse,
   error: S3Error,
   resource: string,
   requestId: string,
+  bodyComing: boolean,
 ) {
   if (res.headersSent) {
     // Too late for a status: cut the connection so the client cannot take a short body as complete.
     res.destroy();
     return;
   }
-  const headers: Record<string, string> = { ...error.headers };
-  if (bodyUnread(req)) {
-    // Unread upload bytes would otherwise be parsed as the next request (or drained at length).
-    headers.Connection = "close";
+  if (bodyComing && bodyUnread(req) && !req.destroyed) {
+    void drainBody(req, ERROR_DRAIN_MAX_BYTES, ERROR_DRAIN_MAX_MS).then((complete) => {
+      // The client went away meanwhile. (Not req.destroyed: a request destroys itself once read.)
+      if (res.destroyed || req.socket.destroyed) return;
+      writeError(req, res, error, resource, requestId, !complete);
+    });
+    return;
   }
+  // A client waiting for 100 Continue sends no body: answer now and close.
+  writeError(req, res, error, resource, requestId, bodyUnread(req));
+}
+
+function writeError(
+  req: IncomingMessage,
+  res: ServerResponse,
+  error: S3Error,
+  resource: string,
+  requestId: string,
+  close: boolean,
+) {
+  const headers: Record<string, string> = { ...error.headers };
+  // Unread upload bytes would otherwise be read at length before the next request.
+  if (close) headers.Connection = "close";
   if (req.method === "HEAD" || error.status === 304) {
     res.writeHead(error.status, { ...headers, "Content-Length": "0" });
     res.end();

@@ -1,12 +1,14 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { request as httpRequest } from "node:http";
+import { Agent as HttpAgent, request as httpRequest } from "node:http";
 import { Agent } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { afterAll, describe, expect, it } from "vitest";
+import { S3Error } from "./errors.js";
+import { ERROR_DRAIN_MAX_BYTES } from "./handler.js";
 import { MAX_PUT_OBJECT_BYTES } from "./limits.js";
 import type { ObjectService, PutObjectInput, WriteResult } from "./port.js";
 import { startTestServer, TEST_ACCESS_KEY, TEST_REGION, TEST_SECRET_KEY } from "./testing/harness.js";
@@ -83,6 +85,131 @@ class DiscardingService extends MemoryObjectService implements ObjectService {
     return { etag: digests.md5Hex, sizeBytes, lastModifiedMs: Date.now(), checksums: digests.checksums };
   }
 }
+
+/** Takes the first piece of a PUT body, then refuses it as a full disk would. */
+class FullDiskService extends MemoryObjectService implements ObjectService {
+  override async putObject(input: PutObjectInput): Promise<WriteResult> {
+    for await (const _ of input.body) break;
+    throw new S3Error("InsufficientStorage", "the disk is full");
+  }
+}
+
+interface Answer {
+  status: number;
+  connection: string | undefined;
+  reusedSocket: boolean;
+}
+
+/**
+ * A presigned PUT of `total` bytes sent in 64 KiB writes, stopping (without ending the request)
+ * after `sendBytes`; resolves with the answer, or rejects with the client's error (ECONNRESET).
+ */
+function putStream(baseUrl: string, path: string, total: number, sendBytes: number, agent?: HttpAgent) {
+  return new Promise<Answer>((resolve, reject) => {
+    const url = new URL(baseUrl);
+    const req = httpRequest({
+      host: url.hostname,
+      port: url.port,
+      method: "PUT",
+      path,
+      headers: { "content-length": String(total) },
+      ...(agent ? { agent } : {}),
+    });
+    req.on("error", reject);
+    req.on("response", (r) => {
+      r.resume();
+      r.on("end", () =>
+        resolve({
+          status: r.statusCode ?? 0,
+          connection: r.headers.connection,
+          reusedSocket: req.reusedSocket,
+        }),
+      );
+    });
+    const block = Buffer.alloc(64 * 1024, 7);
+    let sent = 0;
+    const pump = () => {
+      while (sent < sendBytes) {
+        const n = Math.min(block.length, sendBytes - sent);
+        sent += n;
+        if (!req.write(block.subarray(0, n))) {
+          req.once("drain", pump);
+          return;
+        }
+      }
+      if (sent >= total) req.end();
+    };
+    pump();
+  });
+}
+
+describe("an error answered while the body is still coming", () => {
+  it("reaches the client (no reset), and the connection serves the next request", async () => {
+    const service = new FullDiskService();
+    const s = await startTestServer({ service });
+    const agent = new HttpAgent({ keepAlive: true, maxSockets: 1 });
+    try {
+      await service.createBucket({ bucket: "full" });
+      const total = 6 * 1024 * 1024;
+      const first = await putStream(
+        s.server.url,
+        await presignPut(s.server.url, "/full/a"),
+        total,
+        total,
+        agent,
+      );
+      expect(first).toMatchObject({ status: 507, reusedSocket: false });
+      expect(first.connection).not.toBe("close");
+      const second = await putStream(
+        s.server.url,
+        await presignPut(s.server.url, "/full/b"),
+        total,
+        total,
+        agent,
+      );
+      expect(second).toEqual({ status: 507, connection: "keep-alive", reusedSocket: true });
+    } finally {
+      agent.destroy();
+      await s.close();
+    }
+  });
+
+  it("past the drain limit, answers with Connection: close", async () => {
+    const service = new FullDiskService();
+    const s = await startTestServer({ service });
+    try {
+      await service.createBucket({ bucket: "full" });
+      // The client stops after a little more than the limit and waits for the answer.
+      const sent = ERROR_DRAIN_MAX_BYTES + 2 * 1024 * 1024;
+      const answer = await putStream(
+        s.server.url,
+        await presignPut(s.server.url, "/full/big"),
+        64 * 1024 * 1024,
+        sent,
+      );
+      expect(answer).toMatchObject({ status: 507, connection: "close" });
+    } finally {
+      await s.close();
+    }
+  });
+
+  it("a client that stalls mid-body gets the answer with Connection: close after the drain time", async () => {
+    const service = new FullDiskService();
+    const s = await startTestServer({ service });
+    try {
+      await service.createBucket({ bucket: "full" });
+      const answer = await putStream(
+        s.server.url,
+        await presignPut(s.server.url, "/full/slow"),
+        4 * 1024 * 1024,
+        1024 * 1024,
+      );
+      expect(answer).toMatchObject({ status: 507, connection: "close" });
+    } finally {
+      await s.close();
+    }
+  });
+});
 
 describe("streaming and limits", () => {
   it("streams a large PUT in bounded memory, with the plaintext MD5 as ETag", async () => {

@@ -82,12 +82,19 @@ describe("RequestBodyReader", () => {
     await expect(new RequestBodyReader(already).next()).rejects.toBeInstanceOf(PrematureCloseError);
   });
 
-  it("leaving early destroys an unfinished request, but not one that ended", async () => {
+  it("leaving early pauses an unfinished request (the handler answers, then drains or closes)", async () => {
     const s = new PassThrough();
     const reader = new RequestBodyReader(s);
     s.write(piece(4, 1));
     for await (const _ of reader) break;
-    expect(s.destroyed).toBe(true);
+    expect(s.destroyed).toBe(false);
+    expect(s.isPaused()).toBe(true);
+    expect(s.listenerCount("data")).toBe(0);
+    // The rest is still there for whoever drains it.
+    s.end(piece(3, 2));
+    const rest: Buffer[] = [];
+    for await (const b of s) rest.push(b as Buffer);
+    expect(Buffer.concat(rest).length).toBe(3);
 
     // (autoDestroy off: a stream that ended normally would otherwise destroy itself.)
     const whole = new PassThrough({ autoDestroy: false });

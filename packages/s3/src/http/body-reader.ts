@@ -28,9 +28,11 @@ const DONE: IteratorResult<Buffer> = { done: true, value: undefined };
  * queued (at most BODY_QUEUE_MAX_BYTES, then the request is paused until the queue drained half).
  *
  * Same contract as Node's iterator: an `error` event rejects the next `next()` (queued pieces are
- * dropped, the body is bad anyway); a close before `end` rejects with PrematureCloseError; leaving
- * early (`return()`) before the end destroys the request, so unread bytes are never taken for the
- * next request on the connection.
+ * dropped, the body is bad anyway); a close before `end` rejects with PrematureCloseError. Unlike
+ * it, leaving early (`return()`) before the end pauses the request instead of destroying it: the
+ * handler answers the error first and then decides what the rest of the body costs (sendError
+ * drains a bounded amount, else closes the connection). Destroying it here reset the connection
+ * before the answer was written.
  */
 export class RequestBodyReader implements AsyncIterableIterator<Buffer> {
   readonly #stream: Readable;
@@ -78,7 +80,7 @@ export class RequestBodyReader implements AsyncIterableIterator<Buffer> {
   return(): Promise<IteratorResult<Buffer>> {
     const complete = this.#ended && this.#error === undefined;
     this.#finish();
-    if (!complete && !this.#stream.destroyed) this.#stream.destroy();
+    if (!complete && !this.#stream.destroyed) this.#stream.pause();
     return Promise.resolve(DONE);
   }
 
