@@ -119,6 +119,12 @@ export interface SealWorkerPoolOptions {
   readonly onWorkerExit?: (exit: WorkerExit) => void;
   /** The restart budget's window (default `WORKER_RESTART_WINDOW_MS`; tests shorten it). */
   readonly restartWindowMs?: number;
+  /**
+   * Allocates the pool's chunk buffers (default `new SharedArrayBuffer`). A sealed chunk starts at
+   * offset 0 of its buffer, so an allocator of page-aligned memory (the storage package's
+   * `allocAligned`) lets the local backend write it with O_DIRECT without copying it.
+   */
+  readonly allocate?: (bytes: number) => SharedArrayBuffer;
 }
 
 /**
@@ -144,6 +150,8 @@ export class SealWorkerPool {
    * PUTs instead of staying flat.
    */
   readonly plainBuffers: BufferPool<SharedArrayBuffer>;
+  /** Allocates a chunk buffer when `plainBuffers` has none big enough (SealWorkerPoolOptions). */
+  readonly allocate: (bytes: number) => SharedArrayBuffer;
   /** Live workers (a dead one leaves at its exit; lanes it held keep failing through `laneSlots`). */
   private readonly slots: Slot[] = [];
   private readonly laneSlots = new WeakMap<Md5Lane, Slot>();
@@ -179,6 +187,7 @@ export class SealWorkerPool {
     this.onWorkerExit = opts.onWorkerExit;
     this.restartWindowMs = opts.restartWindowMs ?? WORKER_RESTART_WINDOW_MS;
     this.plainBuffers = new BufferPool<SharedArrayBuffer>(2 * size + 10);
+    this.allocate = opts.allocate ?? ((bytes) => new SharedArrayBuffer(bytes));
     for (let i = 0; i < size; i++) this.addSlot("seal");
   }
 

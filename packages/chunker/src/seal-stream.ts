@@ -244,7 +244,7 @@ export async function* sealStream(
   const take = (minBytes: number): Buffer => {
     const ab =
       plainPool.take(minBytes + overhead) ??
-      (pool === null ? Buffer.allocUnsafeSlow(minBytes).buffer : new SharedArrayBuffer(minBytes + overhead));
+      (pool === null ? Buffer.allocUnsafeSlow(minBytes).buffer : pool.allocate(minBytes + overhead));
     return Buffer.from(ab, at, ab.byteLength - overhead);
   };
   const give = (buf: Buffer) => plainPool.give(buf.buffer as ArrayBuffer | SharedArrayBuffer);

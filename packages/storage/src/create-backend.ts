@@ -42,6 +42,7 @@ async function construct(
         name: cfg.name,
         root: cfg.bucket,
         ...(cfg.minFreeBytes !== undefined ? { minFreeBytes: cfg.minFreeBytes } : {}),
+        ...(cfg.directIo !== undefined ? { directIo: cfg.directIo } : {}),
       });
     case "S3":
     case "S3Compatible": {

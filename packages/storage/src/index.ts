@@ -1,3 +1,4 @@
+export { allocAligned, DIRECT_IO_ALIGN, isAlignedView } from "./aligned.js";
 export type { BackendSpace, ListedObject, OpOptions, StorageBackend, StorageErrorCode } from "./backend.js";
 export {
   CHUNK_KEY_PREFIX,
@@ -17,7 +18,12 @@ export {
   type StatFs,
   statFs,
 } from "./backends/free-space.js";
-export { LocalBackend, type LocalBackendOptions } from "./backends/local.js";
+export {
+  DIRECT_IO_MIN_BYTES,
+  type DirectIoMode,
+  LocalBackend,
+  type LocalBackendOptions,
+} from "./backends/local.js";
 export { MemoryBackend, type MemoryBackendOptions } from "./backends/memory.js";
 export { type CreateBackendOptions, createBackend, retryPolicyFor } from "./create-backend.js";
 export {

@@ -43,6 +43,9 @@ describe("providerConfigProblems", () => {
     expect(providerConfigProblems({ name: "s", type: "Gcs", bucket: "b", minFreeBytes: 1024 }, {})).toEqual([
       'providers["s"]: min_free_space does not apply to type Gcs',
     ]);
+    expect(providerConfigProblems({ name: "s", type: "S3", bucket: "b", directIo: "on" }, {})).toEqual([
+      'providers["s"]: direct_io does not apply to type S3',
+    ]);
     expect(providerConfigProblems({ name: "x", type: "Ftp" as never, bucket: "d" }, {})[0]).toMatch(
       /type must be one of Local, S3/,
     );

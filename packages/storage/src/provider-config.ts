@@ -1,3 +1,4 @@
+import type { DirectIoMode } from "./backends/local.js";
 import type { RetryPolicy } from "./retry.js";
 
 export const providerTypes = ["Local", "S3", "S3Compatible", "Azure", "Gcs"] as const;
@@ -41,6 +42,8 @@ export interface ProviderConfig {
   readonly retry?: Partial<RetryPolicy>;
   /** Local: free space a chunk write must leave on the directory's filesystem (0 = none). */
   readonly minFreeBytes?: number;
+  /** Local: O_DIRECT for chunk-sized objects ("auto" by default). */
+  readonly directIo?: DirectIoMode;
 }
 
 export interface ProviderFieldDoc {
@@ -93,6 +96,10 @@ export const providerFieldDocs: Readonly<Record<keyof ProviderConfig, ProviderFi
     toml: "min_free_space",
     doc: "Local: refuse chunk writes that would leave less free space than this on the directory's filesystem, keeping room for the Raft log and manifest (default 1 % of the filesystem, at most 1 GiB; 0 = off)",
   },
+  directIo: {
+    toml: "direct_io",
+    doc: 'Local: write and read objects of 256 KiB and more (chunks) with O_DIRECT, bypassing the page cache: "auto" (default) where the filesystem supports it, "on" (an error where not), "off"',
+  },
   retry: {
     toml: "retry",
     doc: "max_attempts, base_delay_ms, max_delay_ms, request_timeout_ms, transfer_timeout_ms",
@@ -122,7 +129,7 @@ export const providerTypeInfo: Readonly<Record<ProviderType, ProviderTypeInfo>> 
   Local: {
     description: "a directory on this node (bucket = the directory)",
     required: ["name", "type", "bucket"],
-    accepted: [...COMMON, "minFreeBytes"],
+    accepted: [...COMMON, "minFreeBytes", "directIo"],
     credentials: "none",
   },
   S3: {

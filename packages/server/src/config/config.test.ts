@@ -63,6 +63,7 @@ name = "a"
 type = "Local"
 bucket = "store-a"
 min_free_space = "2GiB"
+direct_io = "off"
 [[providers]]
 name = "b"
 type = "S3Compatible"
@@ -81,6 +82,7 @@ peers = ["1=127.0.0.1:9000", "2=127.0.0.1:9001"]
     expect(s.providers.map((p) => p.name)).toEqual(["a", "b"]);
     expect(s.providers[0]?.bucket).toBe(join(dir, "store-a"));
     expect(s.providers[0]?.min_free_space).toBe(2 * 1024 ** 3);
+    expect(s.providers[0]?.direct_io).toBe("off");
     expect(s.raft.peers).toEqual([
       { id: 1, addr: "127.0.0.1:9000" },
       { id: 2, addr: "127.0.0.1:9001" },
@@ -114,12 +116,18 @@ x = 1
 name = "p"
 type = "Dropbox"
 bucket = "b"
+[[providers]]
+name = "q"
+type = "Local"
+bucket = "c"
+direct_io = "yes"
 `);
     const issues = issuesOf(() => loadConfig({ configDir: dir, env: {} }));
     expect(issues).toContainEqual('[enigma] unknown key "chunk_sise" (did you mean "chunk_size"?)');
     expect(issues.some((i) => i.startsWith("[enigma] chunk_strategy:"))).toBe(true);
     expect(issues).toContainEqual("unknown section [s3_proxi] (did you mean [s3_proxy]?)");
     expect(issues.some((i) => i.startsWith("[[providers]] #1.type:"))).toBe(true);
+    expect(issues.some((i) => i.startsWith("[[providers]] #2.direct_io:"))).toBe(true);
   });
 
   it("refuses a replication factor above the provider count and malformed TOML", () => {

@@ -23,6 +23,7 @@ export const providerSchema = z
     api_endpoint: z.url().optional(),
     project_id: z.string().min(1).optional(),
     min_free_space: sizeBytes.optional(),
+    direct_io: z.enum(["auto", "on", "off"]).optional(),
   })
   .strict();
 

@@ -188,6 +188,7 @@ export function renderDefaultConfig(): string {
     '# type = "Local"            # Local | S3 | S3Compatible | Azure | Gcs',
     '# bucket = "chunks"          # a directory for Local, a container for Azure',
     '# min_free_space = "1GiB"    # Local: free space chunk writes leave (default 1 % of the disk, at most 1 GiB)',
+    '# direct_io = "auto"         # Local: write and read chunks with O_DIRECT where the filesystem allows ("on" | "off")',
     "",
   );
   return lines.join("\n");

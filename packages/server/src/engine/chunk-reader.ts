@@ -18,7 +18,7 @@
  */
 import { ChunkerError, openSealedInto, type SealWorkerPool, sealedBlobBound } from "@enigma/chunker";
 import type { ChunkRef } from "@enigma/manifest";
-import type { Distributor } from "@enigma/storage";
+import { allocAligned, DIRECT_IO_MIN_BYTES, type Distributor } from "@enigma/storage";
 import type { Keyring } from "./keys.js";
 
 /** What reading needs from a chunk reference. */
@@ -109,7 +109,13 @@ export class ChunkBufferPool {
     }
     if (ab === null) {
       const size = this.#pooling ? roundedSize(bytes) : bytes;
-      ab = this.shared ? new SharedArrayBuffer(size) : (Buffer.allocUnsafeSlow(size).buffer as ArrayBuffer);
+      // Pooled chunk-sized buffers are page aligned: the local backend reads into them with
+      // O_DIRECT. One-off buffers are not (each aligned one reserves address space until the GC
+      // finds it); reads into them go through the backend's staging buffers.
+      if (this.#pooling && size >= DIRECT_IO_MIN_BYTES)
+        ab = this.shared ? allocAligned(size, { shared: true }) : allocAligned(size);
+      else
+        ab = this.shared ? new SharedArrayBuffer(size) : (Buffer.allocUnsafeSlow(size).buffer as ArrayBuffer);
       this.allocated++;
     }
     this.#lent.add(ab);

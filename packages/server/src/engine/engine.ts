@@ -17,7 +17,7 @@ import {
 } from "@enigma/crypto";
 import { FEATURE_LEVEL, Manifest } from "@enigma/manifest";
 import { RaftNodeError, readTls } from "@enigma/raft-node";
-import { Distributor, type DistributorEvent, type StorageBackend } from "@enigma/storage";
+import { allocAligned, Distributor, type DistributorEvent, type StorageBackend } from "@enigma/storage";
 import { RemoteCommitter } from "../cluster/remote-committer.js";
 import type { EnigmaSettings } from "../config/index.js";
 import { type ChunkBufferPool, ChunkReader, type ReadableChunk } from "./chunk-reader.js";
@@ -126,7 +126,11 @@ export async function openEngine(settings: EnigmaSettings, opts: OpenEngineOptio
     });
     const pool =
       settings.workers > 0
-        ? new SealWorkerPool(settings.workers, opts.onWorkerExit ? { onWorkerExit: opts.onWorkerExit } : {})
+        ? new SealWorkerPool(settings.workers, {
+            // Page-aligned chunk buffers: the local backend writes sealed chunks with O_DIRECT, no copy.
+            allocate: (bytes) => allocAligned(bytes, { shared: true }),
+            ...(opts.onWorkerExit ? { onWorkerExit: opts.onWorkerExit } : {}),
+          })
         : undefined;
     const writer = new ChunkWriter(manifest, distributor, keyring, settings, pool);
     const reader = new KeySyncingChunkReader(distributor, keyring, pool, settings.downloadConcurrency);

@@ -30,6 +30,7 @@ export function toProviderConfig(
     ...(p.api_endpoint !== undefined ? { apiEndpoint: p.api_endpoint } : {}),
     ...(p.project_id !== undefined ? { projectId: p.project_id } : {}),
     ...(p.min_free_space !== undefined ? { minFreeBytes: p.min_free_space } : {}),
+    ...(p.direct_io !== undefined ? { directIo: p.direct_io } : {}),
   };
 }
 

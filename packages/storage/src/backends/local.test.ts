@@ -78,9 +78,14 @@ describe("LocalBackend specifics", () => {
       async open(file, flags, mode) {
         const h = await fsp.open(file, flags, mode);
         const sync = h.sync.bind(h);
+        const datasync = h.datasync.bind(h);
         h.sync = async () => {
           synced.push(path.relative(root, file) || ".");
           return sync();
+        };
+        h.datasync = async () => {
+          synced.push(path.relative(root, file) || ".");
+          return datasync();
         };
         return h;
       },

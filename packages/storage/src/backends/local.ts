@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { Dirent } from "node:fs";
+import { type Dirent, constants as fsc } from "node:fs";
 import * as fsp from "node:fs/promises";
 import * as path from "node:path";
 import {
@@ -11,6 +11,7 @@ import {
 } from "../backend.js";
 import { errnoCode } from "../errors.js";
 import { RESERVED_KEY_SEGMENT, validateListPrefix, validateObjectKey } from "../object-key.js";
+import { readDirect, ShortDirectIoError, StagingBuffers, writeDirect } from "./direct-io.js";
 import { FreeSpaceGuard, type StatFs } from "./free-space.js";
 import { mapFsError } from "./local-errors.js";
 
@@ -19,8 +20,24 @@ import { mapFsError } from "./local-errors.js";
  * (fsync). Everything else uses node:fs/promises directly.
  */
 export interface LocalIo {
-  open(file: string, flags: string, mode?: number): Promise<fsp.FileHandle>;
+  open(file: string, flags: string | number, mode?: number): Promise<fsp.FileHandle>;
 }
+
+/**
+ * `[[providers]] direct_io` for Local: whether objects of DIRECT_IO_MIN_BYTES and more (chunks) are
+ * written and read with O_DIRECT, bypassing the page cache (see direct-io.ts). "auto" uses it
+ * where the filesystem accepts it and quietly falls back where it does not (tmpfs, some FUSE and
+ * network filesystems); "on" makes a refusal an error; "off" never uses it.
+ */
+export type DirectIoMode = "auto" | "on" | "off";
+export const DIRECT_IO_MODES: readonly DirectIoMode[] = ["auto", "on", "off"];
+
+/**
+ * Objects at least this large use direct I/O. Smaller ones (small S3 objects, the last chunk of
+ * small files, metadata) stay buffered: the page cache serves their re-reads, and per-byte costs
+ * only matter for large ones.
+ */
+export const DIRECT_IO_MIN_BYTES = 256 * 1024;
 
 export interface LocalBackendOptions {
   readonly name: string;
@@ -34,6 +51,10 @@ export interface LocalBackendOptions {
   readonly minFreeBytes?: number;
   /** Test hook: the filesystem reading the reserve is checked against. */
   readonly statFs?: StatFs;
+  /** Direct I/O for large objects (`direct_io`); default "auto". */
+  readonly directIo?: DirectIoMode;
+  /** Test hook: the size from which direct I/O is used (default DIRECT_IO_MIN_BYTES). */
+  readonly directIoMinBytes?: number;
 }
 
 const defaultIo: LocalIo = { open: (file, flags, mode) => fsp.open(file, flags, mode) };
@@ -61,6 +82,11 @@ export class LocalBackend implements StorageBackend {
   private tmpDirReady: Promise<void> | undefined;
   private readonly knownDirs = new Set<string>();
   private readonly freeSpace: FreeSpaceGuard;
+  private readonly directMode: DirectIoMode;
+  private readonly directMinBytes: number;
+  /** What direct I/O has done here: untried until the first large object, then works or refused. */
+  private directState: "untried" | "works" | "refused" = "untried";
+  private readonly staging = new StagingBuffers();
 
   constructor(opts: LocalBackendOptions) {
     this.name = opts.name;
@@ -70,6 +96,57 @@ export class LocalBackend implements StorageBackend {
       ...(opts.minFreeBytes !== undefined ? { minFreeBytes: opts.minFreeBytes } : {}),
       ...(opts.statFs !== undefined ? { statFs: opts.statFs } : {}),
     });
+    this.directMode = opts.directIo ?? "auto";
+    if (!DIRECT_IO_MODES.includes(this.directMode)) {
+      throw new StorageError(
+        "InvalidConfig",
+        this.name,
+        `direct_io must be one of ${DIRECT_IO_MODES.join(", ")}`,
+      );
+    }
+    this.directMinBytes = opts.directIoMinBytes ?? DIRECT_IO_MIN_BYTES;
+  }
+
+  /**
+   * Whether large objects currently go through O_DIRECT: null until the first one has tried, then
+   * true, or false when the mode is off or the filesystem refused it (mode auto).
+   */
+  get directIo(): boolean | null {
+    if (this.directMode === "off" || this.directState === "refused") return false;
+    return this.directState === "works" ? true : null;
+  }
+
+  private useDirect(bytes: number): boolean {
+    return this.directMode !== "off" && this.directState !== "refused" && bytes >= this.directMinBytes;
+  }
+
+  /**
+   * Opens `file` with O_DIRECT added to `flags`, or returns null when the filesystem refuses it
+   * and the mode allows falling back (EINVAL: tmpfs and others have no direct I/O).
+   */
+  private async openDirect(file: string, flags: number, what: string): Promise<fsp.FileHandle | null> {
+    try {
+      const h = await this.io.open(file, flags | fsc.O_DIRECT, 0o644);
+      return h;
+    } catch (err) {
+      if (errnoCode(err) !== "EINVAL") throw err;
+      this.directRefused(err, what);
+      return null;
+    }
+  }
+
+  /** The filesystem refused direct I/O: fall back for good (auto) or fail (on). */
+  private directRefused(err: unknown, what: string): void {
+    if (this.directMode === "on" && this.directState !== "works") {
+      throw new StorageError(
+        "Internal",
+        this.name,
+        `${what}: direct_io = "on" but the filesystem of ${this.root} refuses O_DIRECT (${errnoCode(err) ?? String(err)}); set direct_io = "auto" or "off"`,
+        { cause: err },
+      );
+    }
+    if (this.directState === "works") throw err; // worked before: this is a real failure
+    this.directState = "refused";
   }
 
   private pathOf(key: string): string {
@@ -140,15 +217,23 @@ export class LocalBackend implements StorageBackend {
         );
       }
       tmp = path.join(this.tmpDir, `${randomUUID()}.tmp`);
-      handle = await this.io.open(tmp, "wx", 0o644);
-      for (let off = 0; off < data.length; ) {
-        opts?.signal?.throwIfAborted();
-        const { bytesWritten } = await handle.write(data, off, data.length - off, off);
-        if (bytesWritten <= 0)
-          throw new Error(`${what}: write made no progress at ${off} of ${data.length} bytes`);
-        off += bytesWritten;
+      if (this.useDirect(data.length)) {
+        handle = await this.putDirect(tmp, data, what, opts);
+        // Refused (auto): the temp file may exist, empty; a buffered write starts it afresh.
+        if (handle === undefined) await fsp.rm(tmp, { force: true });
       }
-      await handle.sync();
+      if (handle === undefined) {
+        handle = await this.io.open(tmp, "wx", 0o644);
+        for (let off = 0; off < data.length; ) {
+          opts?.signal?.throwIfAborted();
+          const { bytesWritten } = await handle.write(data, off, data.length - off, off);
+          if (bytesWritten <= 0)
+            throw new Error(`${what}: write made no progress at ${off} of ${data.length} bytes`);
+          off += bytesWritten;
+        }
+      }
+      // The file's data and what reading it back needs (size, block map); not its timestamps.
+      await handle.datasync();
       const h = handle;
       handle = undefined;
       await h.close();
@@ -172,6 +257,35 @@ export class LocalBackend implements StorageBackend {
         );
       }
       throw mapFsError(err, this.name, what);
+    }
+  }
+
+  /**
+   * Creates `tmp` with O_DIRECT and writes `data` to it; returns the open handle (not synced), or
+   * undefined when the filesystem refused direct I/O and the put should go buffered instead.
+   */
+  private async putDirect(
+    tmp: string,
+    data: Uint8Array,
+    what: string,
+    opts: OpOptions | undefined,
+  ): Promise<fsp.FileHandle | undefined> {
+    const h = await this.openDirect(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, what);
+    if (h === null) return undefined;
+    try {
+      await writeDirect(h, data, this.staging, opts?.signal);
+      this.directState = "works";
+      return h;
+    } catch (err) {
+      await h.close().catch(() => {});
+      // Some filesystems accept the open and refuse the write.
+      if (errnoCode(err) === "EINVAL") {
+        this.directRefused(err, what);
+        return undefined;
+      }
+      // A short write (or no aligned staging memory): this put goes buffered, the next tries again.
+      if (err instanceof ShortDirectIoError) return undefined;
+      throw err;
     }
   }
 
@@ -240,6 +354,33 @@ export class LocalBackend implements StorageBackend {
       const buf = alloc(size);
       if (buf.length < size) throw new RangeError(`get ${key}: alloc returned ${buf.length} < ${size} bytes`);
       const view = buf.subarray(0, size);
+      if (this.useDirect(size)) {
+        const direct = await this.openDirect(file, fsc.O_RDONLY, `get ${key}`).catch((err: unknown) => {
+          throw mapFsError(err, this.name, `get ${key}`);
+        });
+        if (direct !== null) {
+          let n: number | undefined;
+          try {
+            n = await readDirect(direct, view, this.staging, opts?.signal);
+          } catch (err) {
+            if (!(err instanceof ShortDirectIoError)) throw mapFsError(err, this.name, `get ${key}`);
+          } finally {
+            await direct.close().catch(() => {});
+          }
+          if (n !== undefined) {
+            if (n < size) {
+              throw new StorageError(
+                "Internal",
+                this.name,
+                `get ${key}: file ended at ${n} of ${size} bytes`,
+              );
+            }
+            this.directState = "works";
+            return view;
+          }
+          // no aligned staging memory: read it buffered below
+        }
+      }
       let off = 0;
       while (off < size) {
         let n: number;
