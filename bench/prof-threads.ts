@@ -73,7 +73,11 @@ for (let round = 0; round < Number(process.env.ROUNDS ?? 3); round++) {
     gtot += d;
     if (d > 0.02) grows.push(`${k}=${d.toFixed(2)}`);
   }
-  console.log(`GET ${(bytes / 1e6 / gs).toFixed(0)} MB/s server CPU ${gtot.toFixed(2)} s ${grows.join(" ")}`);
+  const st = readFileSync(`/proc/${node.child.pid}/status`, "utf8");
+  const kb = (f: string) => Math.round(Number(new RegExp(`${f}:\\s+(\\d+)`).exec(st)?.[1] ?? 0) / 1024);
+  console.log(
+    `GET ${(bytes / 1e6 / gs).toFixed(0)} MB/s server CPU ${gtot.toFixed(2)} s ${grows.join(" ")}; RSS ${kb("VmRSS")} MiB, peak ${kb("VmHWM")} MiB`,
+  );
   console.log(
     `PUT ${(bytes / 1e6 / secs).toFixed(0)} MB/s wall ${secs.toFixed(2)} s; server CPU ${total.toFixed(2)} s; client ${((s1 - s0) / 100).toFixed(2)} s; ${rows.join(" ")}`,
   );

@@ -89,9 +89,9 @@ peers = ["1=127.0.0.1:9000", "2=127.0.0.1:9001"]
     ]);
   });
 
-  it("reads download_concurrency (default 3, 1..64) from the file and the environment", () => {
+  it("reads download_concurrency (default 6, 1..64) from the file and the environment", () => {
     const none = mkdtempSync(join(tmpdir(), "enigma-cfg-"));
-    expect(toSettings(loadConfig({ configDir: none, env: {} })).downloadConcurrency).toBe(3);
+    expect(toSettings(loadConfig({ configDir: none, env: {} })).downloadConcurrency).toBe(6);
     const dir = dirWith("[enigma]\ndownload_concurrency = 8\n");
     expect(toSettings(loadConfig({ configDir: dir, env: {} })).downloadConcurrency).toBe(8);
     const env = { ENIGMA_ENIGMA_DOWNLOAD_CONCURRENCY: "12" };
