@@ -22,6 +22,11 @@ export interface BackendSpace {
   readonly totalBytes: number;
   /** Writes that would leave less than this free are refused with NoSpace (0 = no reserve). */
   readonly reserveBytes: number;
+  /**
+   * Local: whether chunk-sized objects go through O_DIRECT (`direct_io`): null until the first one
+   * tried, false when off or refused by the filesystem.
+   */
+  readonly directIo?: boolean | null;
 }
 
 export interface StorageBackend {

@@ -96,6 +96,18 @@ export function registerGcMetrics(registry: Registry, ctx: AdminContext): void {
       for (const { backend, space } of await spaces()) if (space) this.set({ backend }, space.reserveBytes);
     },
   });
+  new Gauge({
+    name: "enigma_backend_direct_io",
+    help: "1 when a Local backend writes and reads chunks with O_DIRECT, 0 when off or refused by its filesystem (direct_io); absent until the first chunk",
+    labelNames: ["backend"],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const { backend, space } of await spaces()) {
+        if (typeof space?.directIo === "boolean") this.set({ backend }, space.directIo ? 1 : 0);
+      }
+    },
+  });
   // Counters mirror this process's cumulative GC state (runs happen on the leader).
   const mirror = (name: string, help: string, value: () => number) => {
     let reported = 0;

@@ -108,6 +108,7 @@ describe("LocalBackend direct I/O", () => {
       }
     }
     expect(b.directIo).toBe(true);
+    expect((await b.space()).directIo).toBe(true);
     expect(opened.filter(isDirect)).toHaveLength(sizes.length * 2 + sizes.length * 2 * 2);
     expect(await fsp.readdir(path.join(b.root, RESERVED_KEY_SEGMENT))).toEqual([]);
   });
@@ -134,8 +135,10 @@ describe("LocalBackend direct I/O", () => {
     const root = await freshRoot();
     const b = new LocalBackend({ name: "d", root, io: noDirectIo });
     const data = pattern(STAGING_BYTES + 5, 1);
+    expect((await b.space()).directIo).toBeNull();
     await b.put("chunks/x", data);
     expect(b.directIo).toBe(false);
+    expect((await b.space()).directIo).toBe(false);
     expect((await b.getInto("chunks/x", (n) => Buffer.alloc(n))).equals(data)).toBe(true);
     await b.put("chunks/y", data);
     expect(await fsp.readdir(path.join(root, RESERVED_KEY_SEGMENT))).toEqual([]);

@@ -189,7 +189,7 @@ export class LocalBackend implements StorageBackend {
   /** The root's filesystem: available and total bytes, and the reserve puts keep. */
   async space(): Promise<BackendSpace> {
     try {
-      return await this.freeSpace.space();
+      return { ...(await this.freeSpace.space()), directIo: this.directIo };
     } catch (err) {
       throw mapFsError(err, this.name, "space");
     }
