@@ -1,4 +1,4 @@
-import { constants as fsc, truncateSync } from "node:fs";
+import { constants as fsc, renameSync, truncateSync } from "node:fs";
 import * as fsp from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -183,6 +183,21 @@ describe("LocalBackend direct I/O", () => {
       .catch((e: unknown) => e);
     expect(StorageError.is(err, "Internal")).toBe(true);
     expect((err as Error).message).toMatch(/file ended at \d+ of \d+ bytes/);
+  });
+
+  it("an object replaced between sizing and the direct open is read whole from the sized file", async () => {
+    const b = new LocalBackend({ name: "d", root: await freshRoot() });
+    const old = pattern(STAGING_BYTES + 100, 5);
+    const replacement = pattern(2 * STAGING_BYTES, 6);
+    await b.put("k", old);
+    await b.put("other", replacement);
+    // alloc runs after getInto sized the file and before it opens it again for O_DIRECT.
+    const got = await b.getInto("k", (n) => {
+      renameSync(path.join(b.root, "other"), path.join(b.root, "k"));
+      return Buffer.alloc(n);
+    });
+    expect(got.equals(old)).toBe(true);
+    expect((await b.get("k")).equals(replacement)).toBe(true);
   });
 
   it("rejects an unknown mode", async () => {

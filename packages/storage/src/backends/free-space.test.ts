@@ -100,6 +100,11 @@ describe("LocalBackend free-space reserve", () => {
     await b.put("b", Buffer.alloc(1));
     // Status and metrics read it through the retry wrapper too.
     const wrapped = withRetry(b, DEFAULT_RETRY_POLICY);
-    expect(await wrapped.space?.()).toEqual({ availableBytes: GiB, totalBytes: GiB, reserveBytes: 64 * MiB });
+    expect(await wrapped.space?.()).toEqual({
+      availableBytes: GiB,
+      totalBytes: GiB,
+      reserveBytes: 64 * MiB,
+      directIo: null, // no chunk-sized object yet
+    });
   });
 });

@@ -337,12 +337,14 @@ export class LocalBackend implements StorageBackend {
     const file = this.pathOf(key);
     let handle: fsp.FileHandle | undefined;
     let size: number;
+    let ino: number;
     try {
       opts?.signal?.throwIfAborted();
       handle = await fsp.open(file, "r");
       const st = await handle.stat();
       if (!st.isFile()) throw new StorageError("NotFound", this.name, `get ${key}: no such object`);
       size = st.size;
+      ino = st.ino;
     } catch (err) {
       await handle?.close().catch(() => {});
       if (errnoCode(err) === "EISDIR")
@@ -361,7 +363,9 @@ export class LocalBackend implements StorageBackend {
         if (direct !== null) {
           let n: number | undefined;
           try {
-            n = await readDirect(direct, view, this.staging, opts?.signal);
+            // Replaced by a rename since the first open: read the file that was sized, below.
+            if ((await direct.stat()).ino === ino)
+              n = await readDirect(direct, view, this.staging, opts?.signal);
           } catch (err) {
             if (!(err instanceof ShortDirectIoError)) throw mapFsError(err, this.name, `get ${key}`);
           } finally {
@@ -378,7 +382,7 @@ export class LocalBackend implements StorageBackend {
             this.directState = "works";
             return view;
           }
-          // no aligned staging memory: read it buffered below
+          // Replaced meanwhile, or no aligned staging memory: read it buffered below.
         }
       }
       let off = 0;
