@@ -3,9 +3,13 @@
  * on either side) is PUT through the SDK (aws-chunked with a trailing CRC32) to a real `enigma
  * serve` process with the default 4 MiB chunks, then read back and compared by a streaming SHA-256.
  * The server's peak RSS must stay under 256 MiB: the body streams through the chunk pipeline with
- * bounded in-flight chunks instead of being buffered.
+ * bounded in-flight chunks instead of being buffered. Also: with the default config the chunk files
+ * went through O_DIRECT wherever the filesystem allows it (the `enigma_backend_direct_io` gauge).
  */
 import { createHash, randomFillSync } from "node:crypto";
+import { closeSync, constants, openSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Readable } from "node:stream";
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -21,6 +25,19 @@ const TOTAL_BYTES = 512 * MiB;
  * would exceed this bound by far.
  */
 const RSS_LIMIT_BYTES = 384 * MiB;
+
+/** Whether the filesystem of `dir` accepts an O_DIRECT open (tmpfs before Linux 6.6 does not). */
+function directIoWorksIn(dir: string): boolean {
+  const probe = join(dir, `enigma-direct-probe-${process.pid}`);
+  try {
+    closeSync(openSync(probe, constants.O_WRONLY | constants.O_CREAT | constants.O_DIRECT, 0o600));
+    return true;
+  } catch {
+    return false;
+  } finally {
+    rmSync(probe, { force: true });
+  }
+}
 
 let serve: ServeProcess;
 let client: S3Client;
@@ -76,6 +93,12 @@ describe("512 MiB through the real gateway", () => {
     }
     expect(gotBytes).toBe(TOTAL_BYTES);
     expect(gotSha.digest("hex")).toBe(sentShaHex);
+
+    // With the default config the chunk files bypassed the page cache wherever the data dir's
+    // filesystem takes O_DIRECT (ext4 here), and the gauge says which way it went.
+    const metrics = await (await fetch(`${serve.opsUrl}/metrics`)).text();
+    const directIo = /^enigma_backend_direct_io\{[^}]*\} (\S+)$/m.exec(metrics)?.[1];
+    expect(directIo).toBe(directIoWorksIn(tmpdir()) ? "1" : "0");
 
     const fromProc = serve.peakRssFromProc();
     exit = await serve.stop();
