@@ -74,6 +74,35 @@ describe("aligned memory", () => {
   });
 });
 
+describe("aligned memory when no WebAssembly memory can be had", () => {
+  it("falls back to ordinary buffers, which direct I/O then copies through staging", async () => {
+    const wasm = (globalThis as unknown as { WebAssembly: { Memory: unknown } }).WebAssembly;
+    const real = wasm.Memory;
+    wasm.Memory = function refused() {
+      throw new RangeError("WebAssembly.Memory(): could not allocate memory");
+    };
+    let plain: ArrayBuffer;
+    let shared: SharedArrayBuffer;
+    try {
+      plain = allocAligned(300_000);
+      shared = allocAligned(300_000, { shared: true });
+    } finally {
+      wasm.Memory = real;
+    }
+    expect(plain.byteLength).toBe(300_000);
+    expect(isAlignedView(new Uint8Array(plain))).toBe(false);
+    expect(shared).toBeInstanceOf(SharedArrayBuffer);
+    expect(isAlignedView(new Uint8Array(shared))).toBe(false);
+    // Such a buffer still round-trips (the backend's own staging memory is allocated normally).
+    const b = new LocalBackend({ name: "d", root: await freshRoot() });
+    const data = Buffer.from(plain);
+    data.set(pattern(data.length, 8));
+    await b.put("k", data);
+    expect((await b.getInto("k", () => Buffer.from(shared))).equals(data)).toBe(true);
+    expect(b.directIo).toBe(true);
+  });
+});
+
 describe("LocalBackend direct I/O", () => {
   // Around every boundary the code treats differently: the block, the staging step, the minimum.
   const sizes = [
