@@ -54,13 +54,18 @@ describe("backup at the free-space reserve", () => {
     expect(status.code, status.stderr).toBe(0);
     const disk = (
       JSON.parse(status.stdout.toString()) as {
-        providers: { name: string; availableBytes: number; reserveBytes: number }[];
+        providers: { name: string; availableBytes: number; reserveBytes: number; directIo: boolean }[];
       }
     ).providers[0]!;
     expect(disk).toMatchObject({ name: "disk", reserveBytes: 100_000 * 1024 ** 3 });
     expect(disk.availableBytes).toBeGreaterThan(0);
     expect(disk.availableBytes).toBeLessThan(disk.reserveBytes);
-    expect((await enigma(["status"])).stdout.toString()).toMatch(/FULL: /);
+    // Whether chunks bypass the page cache, known before any was written (a one-block probe).
+    expect(typeof disk.directIo).toBe("boolean");
+    const table = (await enigma(["status"])).stdout.toString();
+    expect(table).toMatch(/FULL: /);
+    expect(table).toMatch(/O_DIRECT/);
+    expect(table).toMatch(disk.directIo ? /\byes\s*$/m : /\bno\s*$/m);
 
     writeConfig("1MiB");
     const done = await enigma(["backup", src, "--name", "docs", "--json"]);

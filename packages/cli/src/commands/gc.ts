@@ -147,8 +147,14 @@ export async function statusCommand(ctx: Context): Promise<void> {
   const providers = await Promise.all(
     engine.backends.map(async (b) => {
       const space = await b.space?.().catch(() => undefined);
-      const free =
-        space === undefined ? {} : { availableBytes: space.availableBytes, reserveBytes: space.reserveBytes };
+      const free: { availableBytes?: number; reserveBytes?: number; directIo?: boolean | null } =
+        space === undefined
+          ? {}
+          : {
+              availableBytes: space.availableBytes,
+              reserveBytes: space.reserveBytes,
+              ...(space.directIo !== undefined ? { directIo: space.directIo } : {}),
+            };
       try {
         await b.test();
         return { name: b.name, reachable: true, error: null as string | null, ...free };
@@ -192,7 +198,7 @@ export async function statusCommand(ctx: Context): Promise<void> {
         `(${formatBytes(stats.uniqueBytes)} unique, dedup ratio ${stats.dedupRatio.toFixed(2)})`,
       "providers:",
       table(
-        ["NAME", "REACHABLE", "LIVE", "GARBAGE", "STORED", "FREEABLE", "LOGICAL", "DISK FREE"],
+        ["NAME", "REACHABLE", "LIVE", "GARBAGE", "STORED", "FREEABLE", "LOGICAL", "DISK FREE", "O_DIRECT"],
         status.providers.map((p) => [
           p.name,
           p.reachable ? "yes" : `NO (${p.error})`,
@@ -202,6 +208,7 @@ export async function statusCommand(ctx: Context): Promise<void> {
           formatBytes(p.garbageSealedBytes),
           formatBytes(p.logicalBytes),
           diskFree(p),
+          p.directIo === undefined || p.directIo === null ? "-" : p.directIo ? "yes" : "no",
         ]),
       ),
     ].join("\n"),

@@ -142,6 +142,25 @@ describe("LocalBackend direct I/O", () => {
     expect(await fsp.readdir(path.join(b.root, RESERVED_KEY_SEGMENT))).toEqual([]);
   });
 
+  it("status knows before the first chunk: a one-block probe says what the filesystem takes", async () => {
+    const root = await freshRoot();
+    const b = new LocalBackend({ name: "d", root });
+    expect(b.directIo).toBeNull();
+    // What the test's own O_DIRECT open in the same directory finds (ext4 here: yes).
+    let takes = true;
+    try {
+      await (
+        await fsp.open(path.join(path.dirname(root), "probe"), fsc.O_WRONLY | fsc.O_CREAT | fsc.O_DIRECT)
+      ).close();
+    } catch {
+      takes = false;
+    }
+    expect((await b.space()).directIo).toBe(takes);
+    expect(await fsp.readdir(path.join(root, RESERVED_KEY_SEGMENT))).toEqual([]);
+    const off = new LocalBackend({ name: "d", root, directIo: "off" });
+    expect((await off.space()).directIo).toBe(false);
+  });
+
   it("keeps small objects buffered (the page cache serves their re-reads)", async () => {
     const opened: (string | number)[] = [];
     const b = new LocalBackend({ name: "d", root: await freshRoot(), io: recordingIo(opened) });
@@ -164,7 +183,9 @@ describe("LocalBackend direct I/O", () => {
     const root = await freshRoot();
     const b = new LocalBackend({ name: "d", root, io: noDirectIo });
     const data = pattern(STAGING_BYTES + 5, 1);
-    expect((await b.space()).directIo).toBeNull();
+    // Before any chunk, status learns it from a one-block probe, which leaves nothing behind.
+    expect((await b.space()).directIo).toBe(false);
+    expect(await fsp.readdir(path.join(root, RESERVED_KEY_SEGMENT))).toEqual([]);
     await b.put("chunks/x", data);
     expect(b.directIo).toBe(false);
     expect((await b.space()).directIo).toBe(false);
@@ -176,6 +197,8 @@ describe("LocalBackend direct I/O", () => {
   it("on: a refusal is an error that names the setting, and the put leaves nothing behind", async () => {
     const root = await freshRoot();
     const b = new LocalBackend({ name: "d", root, io: noDirectIo, directIo: "on" });
+    // The status probe reports the refusal; it does not turn "on" into a quiet fallback.
+    expect((await b.space()).directIo).toBe(false);
     const err = await b.put("chunks/x", pattern(DIRECT_IO_MIN_BYTES, 2)).catch((e: unknown) => e);
     expect(StorageError.is(err, "Internal")).toBe(true);
     expect((err as Error).message).toMatch(/direct_io = "on".*refuses O_DIRECT/);

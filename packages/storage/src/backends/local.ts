@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { type Dirent, constants as fsc } from "node:fs";
 import * as fsp from "node:fs/promises";
 import * as path from "node:path";
+import { DIRECT_IO_ALIGN } from "../aligned.js";
 import {
   type BackendSpace,
   type ListedObject,
@@ -86,6 +87,8 @@ export class LocalBackend implements StorageBackend {
   private readonly directMinBytes: number;
   /** What direct I/O has done here: untried until the first large object, then works or refused. */
   private directState: "untried" | "works" | "refused" = "untried";
+  /** What `space()`'s one-block probe found while no chunk has tried yet (null: not probed). */
+  private probed: boolean | null = null;
   private readonly staging = new StagingBuffers();
 
   constructor(opts: LocalBackendOptions) {
@@ -108,12 +111,13 @@ export class LocalBackend implements StorageBackend {
   }
 
   /**
-   * Whether large objects currently go through O_DIRECT: null until the first one has tried, then
-   * true, or false when the mode is off or the filesystem refused it (mode auto).
+   * Whether large objects go through O_DIRECT: what the first one met (true, or false when the
+   * filesystem refused it in mode auto), false when the mode is off; before any, what `space()`'s
+   * probe found, or null.
    */
   get directIo(): boolean | null {
     if (this.directMode === "off" || this.directState === "refused") return false;
-    return this.directState === "works" ? true : null;
+    return this.directState === "works" ? true : this.probed;
   }
 
   private useDirect(bytes: number): boolean {
@@ -186,12 +190,46 @@ export class LocalBackend implements StorageBackend {
     for (const d of dirs) await this.fsyncDir(d);
   }
 
-  /** The root's filesystem: available and total bytes, and the reserve puts keep. */
+  /**
+   * The root's filesystem: available and total bytes, the reserve puts keep, and whether chunks go
+   * through O_DIRECT (probed once with a one-block temp file if no chunk has tried yet, so status
+   * and metrics can say it before the first chunk).
+   */
   async space(): Promise<BackendSpace> {
     try {
-      return { ...(await this.freeSpace.space()), directIo: this.directIo };
+      const space = await this.freeSpace.space();
+      if (this.directMode !== "off" && this.directState === "untried" && this.probed === null) {
+        this.probed = await this.probeDirect();
+      }
+      return { ...space, directIo: this.directIo };
     } catch (err) {
       throw mapFsError(err, this.name, "space");
+    }
+  }
+
+  /**
+   * Writes one zero block with O_DIRECT to a temp file and removes it: whether the filesystem takes
+   * direct I/O (null: no aligned memory to try with). Only reported: what chunks do is still
+   * decided by the first chunk (so mode "on" fails that chunk loudly, not status).
+   */
+  private async probeDirect(): Promise<boolean | null> {
+    await this.ensureTmpDir();
+    const probe = path.join(this.tmpDir, `${randomUUID()}.probe`);
+    const stage = this.staging.take();
+    if (stage === null) return null;
+    let h: fsp.FileHandle | null = null;
+    try {
+      h = await this.io.open(probe, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_DIRECT, 0o600);
+      stage.fill(0, 0, DIRECT_IO_ALIGN);
+      await h.write(stage, 0, DIRECT_IO_ALIGN, 0);
+      return true;
+    } catch (err) {
+      if (errnoCode(err) !== "EINVAL") throw err;
+      return false;
+    } finally {
+      this.staging.give(stage);
+      await h?.close().catch(() => {});
+      await fsp.rm(probe, { force: true });
     }
   }
 
