@@ -98,7 +98,7 @@ export function registerGcMetrics(registry: Registry, ctx: AdminContext): void {
   });
   new Gauge({
     name: "enigma_backend_direct_io",
-    help: "1 when a Local backend writes and reads chunks with O_DIRECT, 0 when off or refused by its filesystem (direct_io); absent until the first chunk",
+    help: "1 when a Local backend writes and reads chunks with O_DIRECT, 0 when off or refused by its filesystem (direct_io); before the first chunk, what a one-block probe found",
     labelNames: ["backend"],
     registers: [registry],
     async collect() {
