@@ -150,6 +150,25 @@ describe("a 3-node cluster of enigma serve processes", () => {
     expect(new Set(sums).size).toBe(1);
   });
 
+  it("a node that lost its majority answers /readyz 503 (?noleader 200) until the majority is back", async () => {
+    const readyz = async (query = "") => (await fetch(`${cluster.node(1).opsUrl}/readyz${query}`)).status;
+    expect(await readyz()).toBe(200);
+    await Promise.all([2, 3].map((id) => cluster.kill(id, "SIGTERM")));
+    // Without a majority node 1 loses (or never regains) a leader within an election timeout or two.
+    const deadline = Date.now() + 20_000;
+    while ((await readyz()) !== 503) {
+      if (Date.now() > deadline) throw new Error("node 1 still ready 20 s after losing its majority");
+      await sleep(100);
+    }
+    const body = await (await fetch(`${cluster.node(1).opsUrl}/readyz`)).text();
+    expect(body).toMatch(/leader/i);
+    // A load balancer that only needs the process up (not a leader) keeps it.
+    expect(await readyz("?noleader")).toBe(200);
+    await Promise.all([2, 3].map((id) => cluster.restart(id)));
+    await cluster.waitReady([1]);
+    expect(await readyz()).toBe(200);
+  });
+
   it("after a full-cluster restart all data is still there, on every node", async () => {
     for (const c of clients.values()) c.destroy();
     clients.clear();
