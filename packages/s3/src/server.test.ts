@@ -143,71 +143,57 @@ function putStream(baseUrl: string, path: string, total: number, sendBytes: numb
   });
 }
 
+/**
+ * A server whose every PUT is refused after its first body piece (a full disk), with bucket "full";
+ * `put(key, total, sendBytes)` sends a presigned PUT of `total` bytes, stopping after `sendBytes`.
+ */
+async function withFullDisk(
+  fn: (
+    put: (key: string, total: number, sendBytes: number, agent?: HttpAgent) => Promise<Answer>,
+  ) => Promise<void>,
+): Promise<void> {
+  const service = new FullDiskService();
+  const s = await startTestServer({ service });
+  try {
+    await service.createBucket({ bucket: "full" });
+    await fn(async (key, total, sendBytes, agent) =>
+      putStream(s.server.url, await presignPut(s.server.url, `/full/${key}`), total, sendBytes, agent),
+    );
+  } finally {
+    await s.close();
+  }
+}
+
 describe("an error answered while the body is still coming", () => {
   it("reaches the client (no reset), and the connection serves the next request", async () => {
-    const service = new FullDiskService();
-    const s = await startTestServer({ service });
     const agent = new HttpAgent({ keepAlive: true, maxSockets: 1 });
     try {
-      await service.createBucket({ bucket: "full" });
-      const total = 6 * 1024 * 1024;
-      const first = await putStream(
-        s.server.url,
-        await presignPut(s.server.url, "/full/a"),
-        total,
-        total,
-        agent,
-      );
-      expect(first).toMatchObject({ status: 507, reusedSocket: false });
-      expect(first.connection).not.toBe("close");
-      const second = await putStream(
-        s.server.url,
-        await presignPut(s.server.url, "/full/b"),
-        total,
-        total,
-        agent,
-      );
-      expect(second).toEqual({ status: 507, connection: "keep-alive", reusedSocket: true });
+      await withFullDisk(async (put) => {
+        const total = 6 * 1024 * 1024;
+        const first = await put("a", total, total, agent);
+        expect(first).toMatchObject({ status: 507, reusedSocket: false });
+        expect(first.connection).not.toBe("close");
+        const second = await put("b", total, total, agent);
+        expect(second).toEqual({ status: 507, connection: "keep-alive", reusedSocket: true });
+      });
     } finally {
       agent.destroy();
-      await s.close();
     }
   });
 
   it("past the drain limit, answers with Connection: close", async () => {
-    const service = new FullDiskService();
-    const s = await startTestServer({ service });
-    try {
-      await service.createBucket({ bucket: "full" });
+    await withFullDisk(async (put) => {
       // The client stops after a little more than the limit and waits for the answer.
-      const sent = ERROR_DRAIN_MAX_BYTES + 2 * 1024 * 1024;
-      const answer = await putStream(
-        s.server.url,
-        await presignPut(s.server.url, "/full/big"),
-        64 * 1024 * 1024,
-        sent,
-      );
+      const answer = await put("big", 64 * 1024 * 1024, ERROR_DRAIN_MAX_BYTES + 2 * 1024 * 1024);
       expect(answer).toMatchObject({ status: 507, connection: "close" });
-    } finally {
-      await s.close();
-    }
+    });
   });
 
   it("a client that stalls mid-body gets the answer with Connection: close after the drain time", async () => {
-    const service = new FullDiskService();
-    const s = await startTestServer({ service });
-    try {
-      await service.createBucket({ bucket: "full" });
-      const answer = await putStream(
-        s.server.url,
-        await presignPut(s.server.url, "/full/slow"),
-        4 * 1024 * 1024,
-        1024 * 1024,
-      );
+    await withFullDisk(async (put) => {
+      const answer = await put("slow", 4 * 1024 * 1024, 1024 * 1024);
       expect(answer).toMatchObject({ status: 507, connection: "close" });
-    } finally {
-      await s.close();
-    }
+    });
   });
 });
 

@@ -45,6 +45,14 @@ export class StagingBuffers {
   }
 }
 
+/** A staging buffer when the transfer needs one (unaligned memory, or a partial last block). */
+function stagingFor(staging: StagingBuffers, zeroCopy: boolean, tail: number): Buffer | null {
+  if (zeroCopy && tail === 0) return null;
+  const stage = staging.take();
+  if (stage === null) throw new ShortDirectIoError("no aligned staging memory");
+  return stage;
+}
+
 async function writeFully(handle: FileHandle, src: Uint8Array, position: number): Promise<void> {
   for (let off = 0; off < src.length; ) {
     const { bytesWritten } = await handle.write(src, off, src.length - off, position + off);
@@ -83,8 +91,7 @@ export async function writeDirect(
   const bulk = alignDown(data.length);
   const tail = data.length - bulk;
   const zeroCopy = isAlignedView(data);
-  const stage = !zeroCopy || tail > 0 ? staging.take() : null;
-  if (stage === null && (!zeroCopy || tail > 0)) throw new ShortDirectIoError("no aligned staging memory");
+  const stage = stagingFor(staging, zeroCopy, tail);
   try {
     if (zeroCopy) {
       signal?.throwIfAborted();
@@ -124,8 +131,7 @@ export async function readDirect(
   const bulk = alignDown(size);
   const tail = size - bulk;
   const zeroCopy = isAlignedView(view);
-  const stage = !zeroCopy || tail > 0 ? staging.take() : null;
-  if (stage === null && (!zeroCopy || tail > 0)) throw new ShortDirectIoError("no aligned staging memory");
+  const stage = stagingFor(staging, zeroCopy, tail);
   try {
     let got = 0;
     if (zeroCopy) {

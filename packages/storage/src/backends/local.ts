@@ -130,8 +130,7 @@ export class LocalBackend implements StorageBackend {
    */
   private async openDirect(file: string, flags: number, what: string): Promise<fsp.FileHandle | null> {
     try {
-      const h = await this.io.open(file, flags | fsc.O_DIRECT, 0o644);
-      return h;
+      return await this.io.open(file, flags | fsc.O_DIRECT, 0o644);
     } catch (err) {
       if (errnoCode(err) !== "EINVAL") throw err;
       this.directRefused(err, what);
